@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: MIT
+/*
+ * capsa.c - run one command inside a KVM micro-VM and exit with its status.
+ *
+ * The order matters: parse, build the VM and open every host resource,
+ * then (jail), then start the vCPUs and serve the guest from one event loop
+ * until its init reports the command's exit status.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "boot/boot.h"
+#include "boot/cpio.h"
+#include "guest/proto.h"
+#include "virtio/vsock.h"
+#include "vmm/loop.h"
+#include "vmm/options.h"
+#include "vmm/serial.h"
+#include "vmm/util.h"
+#include "vmm/vm.h"
+
+#ifndef CAPSA_VERSION
+#define CAPSA_VERSION "dev"
+#endif
+
+#define VSOCK_BASE	MEM_HOLE_START
+#define VSOCK_IRQ	5
+#define GUEST_CID	3
+#define BOOT_DEADLINE_S	30
+#define FLUSH_MS	5000
+
+extern const char guest_kernel[], guest_kernel_end[];
+extern const char guest_initrd[], guest_initrd_end[];
+
+struct session {
+	struct capsa_config cfg;
+	struct vm vm;
+	struct loop loop;
+	struct serial serial;
+	struct vsock_dev *vsock;
+	int ctl_fd;			/* our end of the control stream */
+	int status;			/* the command's, once reported; else -1 */
+	bool ready;			/* the guest init reported in */
+	unsigned interrupts;		/* SIGINT/SIGTERM/SIGHUP received */
+	double t0;
+	struct ev end_ev, ctl_ev, sig_ev, boot_ev;
+};
+
+static const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
+/* ---- host stdio ------------------------------------------------------- */
+
+/* fds 0-2 must exist, or the first files capsa opens would take their place. */
+static void
+ensure_stdio(void)
+{
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+			die("cannot open /dev/null for closed fd %d", fd);
+}
+
+/*
+ * A private non-blocking descriptor for one of our stdio fds. Pipes and
+ * terminals are reopened through /proc, which gives a new open file
+ * description: setting O_NONBLOCK on the shared one would change it for
+ * the shell that started us too. Regular files stay as they are (they are
+ * always ready, and epoll refuses them).
+ */
+static int
+stdio_fd(int fd, int flags)
+{
+	char path[32];
+	struct stat st;
+	int nfd;
+
+	if (fstat(fd, &st) < 0 || S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))
+		return fd;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	nfd = open(path, flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (nfd >= 0)
+		return nfd;
+	/* Sockets cannot be reopened; use a dup with O_NONBLOCK on the shared description. */
+	nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (nfd >= 0)
+		fcntl(nfd, F_SETFL, fcntl(nfd, F_GETFL) | O_NONBLOCK);
+	return nfd;
+}
+
+/* ---- guest setup ------------------------------------------------------- */
+
+static void
+build_cmdline(const struct session *s, char *buf, size_t len)
+{
+	snprintf(buf, len,
+		 "console=ttyS0 8250.nr_uarts=1 reboot=k panic=-1 %s "
+		 "tsc=reliable no_timer_check nomodule rdinit=/init "
+		 "virtio_mmio.device=4K@%#llx:%d",
+		 s->cfg.verbose ? "loglevel=7" : "quiet loglevel=1",
+		 VSOCK_BASE, VSOCK_IRQ);
+}
+
+static void
+run_record(struct cpio *c, char **rec, size_t *len, int tag, const char *v)
+{
+	size_t vl = strlen(v);
+	char *r = realloc(*rec, *len + vl + 2);
+
+	if (!r) {
+		c->err = -ENOMEM;
+		return;
+	}
+	r[*len] = (char)tag;
+	memcpy(r + *len + 1, v, vl + 1);
+	*len += vl + 2;
+	*rec = r;
+}
+
+/* The per-run initramfs piece: the run configuration, see guest/proto.h. */
+static void
+build_run_cpio(const struct session *s, struct cpio *c)
+{
+	const struct capsa_config *cfg = &s->cfg;
+	char *rec = NULL;
+	size_t len = 0;
+
+	run_record(c, &rec, &len, RUN_ENV, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	run_record(c, &rec, &len, RUN_ENV, "HOME=/root");
+	run_record(c, &rec, &len, RUN_ENV, "HOSTNAME=capsa");
+	for (unsigned i = 0; i < cfg->env.n; i++)
+		run_record(c, &rec, &len, RUN_ENV, cfg->env.v[i]);
+	for (int i = 0; i < cfg->argc; i++)
+		run_record(c, &rec, &len, RUN_ARG, cfg->argv[i]);
+	run_record(c, &rec, &len, RUN_HOSTNAME, "capsa");
+	if (cfg->workdir)
+		run_record(c, &rec, &len, RUN_CWD, cfg->workdir);
+	cpio_add(c, ".capsa", 040700, NULL, 0);
+	cpio_add(c, RUN_CONFIG_PATH + 1, 0100600, rec, len);
+	cpio_finish(c);
+	free(rec);
+}
+
+static void
+load_guest(struct session *s)
+{
+	struct boot_info bi;
+	struct cpio run = { 0 };
+	char cmdline[BOOT_CMDLINE_MAX];
+	int err;
+
+	build_cmdline(s, cmdline, sizeof(cmdline));
+	build_run_cpio(s, &run);
+	if (run.err)
+		die("cannot build the run configuration: %s", strerror(-run.err));
+	struct boot_blob initrd[] = {
+		{ guest_initrd, (size_t)(guest_initrd_end - guest_initrd) },
+		{ run.buf, run.len },
+	};
+	err = boot_load_kernel(&s->vm.mem, guest_kernel, (size_t)(guest_kernel_end - guest_kernel),
+			       cmdline, initrd, ARRAY_SIZE(initrd), &bi);
+	if (err)
+		die("cannot load the guest kernel: %s", strerror(-err));
+	free(run.buf);
+	if (boot_write_mptable(&s->vm.mem, s->cfg.cpus) < 0 ||
+	    vm_boot_cpu(&s->vm, bi.entry, bi.params) < 0)
+		die("cannot set up the boot CPU: %s", s->vm.end_msg);
+}
+
+static void
+expose_stdio(struct session *s)
+{
+	int ctl[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, ctl) < 0)
+		die("socketpair: %s", strerror(errno));
+	s->ctl_fd = ctl[1];
+	if (vsock_expose(s->vsock, PORT_CONTROL, ctl[0], ctl[0]) < 0 ||
+	    vsock_expose(s->vsock, PORT_STDIN, stdio_fd(0, O_RDONLY), -1) < 0 ||
+	    vsock_expose(s->vsock, PORT_STDOUT, -1, stdio_fd(1, O_WRONLY)) < 0 ||
+	    vsock_expose(s->vsock, PORT_STDERR, -1, stdio_fd(2, O_WRONLY)) < 0)
+		die("cannot set up the guest's stdio");
+}
+
+static void
+build_vm(struct session *s)
+{
+	if (vm_create(&s->vm, s->cfg.memory_mib * MIB, s->cfg.cpus) < 0)
+		die("%s", s->vm.end_msg);
+	if (serial_init(&s->serial, &s->vm, s->cfg.verbose ? STDERR_FILENO : -1) < 0 ||
+	    i8042_init(&s->vm) < 0 || loop_init(&s->loop) < 0)
+		die("cannot set up devices: %s", strerror(errno));
+	s->vsock = vsock_create(&s->vm, &s->loop, VSOCK_BASE, VSOCK_IRQ, GUEST_CID);
+	if (!s->vsock)
+		die("cannot create the vsock device: %s", strerror(errno));
+	expose_stdio(s);
+	load_guest(s);
+	log_info("VM built: %u vCPU, %llu MiB (%.1f ms)", s->cfg.cpus,
+		 (unsigned long long)s->cfg.memory_mib, now_ms() - s->t0);
+}
+
+/* ---- event handlers ---------------------------------------------------- */
+
+static void
+on_vm_end(struct ev *ev, uint32_t events)
+{
+	struct session *s = ev->opaque;
+
+	(void)events;
+	s->loop.done = true;
+}
+
+static void
+send_ctl(struct session *s, uint32_t type, int32_t value)
+{
+	struct capsa_msg m = { type, value };
+
+	(void)!write(s->ctl_fd, &m, sizeof(m));
+}
+
+static void
+on_control(struct ev *ev, uint32_t events)
+{
+	struct session *s = ev->opaque;
+	struct capsa_msg m;
+
+	(void)events;
+	while (read(s->ctl_fd, &m, sizeof(m)) == sizeof(m)) {
+		if (m.type == MSG_READY && !s->ready) {
+			s->ready = true;
+			log_info("guest init ready (%.1f ms)", now_ms() - s->t0);
+			loop_del(&s->loop, &s->boot_ev);
+			close(s->boot_ev.fd);
+		} else if (m.type == MSG_EXIT && m.value >= 0 && m.value <= 255) {
+			s->status = m.value;
+			s->loop.done = true;
+			return;
+		}
+	}
+}
+
+/*
+ * SIGINT, SIGTERM, SIGHUP and SIGQUIT go to the command. A second SIGINT
+ * (or SIGTERM) means the user really wants out: the VM is stopped.
+ */
+static void
+on_signal(struct ev *ev, uint32_t events)
+{
+	struct session *s = ev->opaque;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	while (read(ev->fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo != SIGHUP && si.ssi_signo != SIGQUIT && ++s->interrupts > 1) {
+			s->status = 128 + (int)si.ssi_signo;
+			s->loop.done = true;
+			return;
+		}
+		send_ctl(s, MSG_SIGNAL, (int32_t)si.ssi_signo);
+	}
+}
+
+static void
+on_boot_deadline(struct ev *ev, uint32_t events)
+{
+	struct session *s = ev->opaque;
+
+	(void)events;
+	vm_stop(&s->vm, VM_FAILED, "the guest did not boot within %d s", BOOT_DEADLINE_S);
+}
+
+static int
+add_timer(struct session *s, struct ev *ev, unsigned seconds, ev_fn fn)
+{
+	struct itimerspec t = { .it_value = { .tv_sec = seconds } };
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+
+	if (fd < 0 || timerfd_settime(fd, 0, &t, NULL) < 0)
+		return -errno;
+	return loop_add(&s->loop, ev, EV_TIMER, fd, EPOLLIN, fn, s);
+}
+
+static void
+watch_events(struct session *s)
+{
+	sigset_t set;
+	int sfd;
+
+	sigemptyset(&set);
+	for (unsigned i = 0; i < ARRAY_SIZE(forwarded_signals); i++)
+		sigaddset(&set, forwarded_signals[i]);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0 ||
+	    loop_add(&s->loop, &s->end_ev, EV_VM_END, s->vm.end_fd, EPOLLIN, on_vm_end, s) < 0 ||
+	    loop_add(&s->loop, &s->ctl_ev, EV_CONTROL, s->ctl_fd, EPOLLIN, on_control, s) < 0 ||
+	    loop_add(&s->loop, &s->sig_ev, EV_SIGNAL, sfd, EPOLLIN, on_signal, s) < 0 ||
+	    add_timer(s, &s->boot_ev, BOOT_DEADLINE_S, on_boot_deadline) < 0)
+		die("cannot set up the event loop: %s", strerror(errno));
+}
+
+/*
+ * Signals meant for the command are blocked in every thread (vCPU threads
+ * inherit the mask) and read from a signalfd by the loop. SIGPIPE is
+ * ignored: a closed stdout shows up as EPIPE and is passed to the guest.
+ */
+static void
+block_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	for (unsigned i = 0; i < ARRAY_SIZE(forwarded_signals); i++)
+		sigaddset(&set, forwarded_signals[i]);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* ---- the end ----------------------------------------------------------- */
+
+static int
+finish(struct session *s)
+{
+	char tail[SERIAL_TAIL];
+	int why = atomic_load(&s->vm.end);
+
+	if (s->status < 0)
+		on_control(&s->ctl_ev, 0);	/* a status may be waiting unread */
+	vsock_flush(s->vsock, FLUSH_MS);
+	if (s->status >= 0) {
+		log_info("command exited with status %d (%.1f ms)", s->status, now_ms() - s->t0);
+		return s->status;
+	}
+	if (why == VM_FAILED || why == VM_PANIC)
+		log_warn("%s", s->vm.end_msg);
+	else
+		log_warn("the guest stopped without reporting the command's exit status");
+	if (!s->cfg.verbose) {
+		serial_tail(&s->serial, tail, sizeof(tail));
+		if (tail[0])
+			fprintf(stderr, "capsa: last guest kernel messages (--verbose shows all):\n%s", tail);
+	}
+	return EXIT_CAPSA;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct session s = { .status = -1 };
+	char err[512];
+
+	s.t0 = now_ms();
+	ensure_stdio();
+	if (options_parse(&s.cfg, argc, argv, err, sizeof(err)) < 0)
+		die("%s", err);
+	if (s.cfg.action == ACT_HELP) {
+		options_usage();
+		return 0;
+	}
+	if (s.cfg.action == ACT_VERSION) {
+		printf("capsa %s\n", CAPSA_VERSION);
+		return 0;
+	}
+	log_verbose = s.cfg.verbose;
+	block_signals();
+	build_vm(&s);
+	watch_events(&s);
+	if (vm_start(&s.vm) < 0)
+		die("%s", s.vm.end_msg);
+	if (loop_run(&s.loop) < 0)
+		die("event loop: %s", strerror(errno));
+	return finish(&s);
+}

@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: MIT
+/*
+ * init.c - PID 1 inside the capsa guest.
+ *
+ * Mounts the basic filesystems, reads the run configuration capsa put in
+ * the initramfs, connects the control and stdio streams to the host over
+ * vsock, runs the command with those streams as its stdin/stdout/stderr,
+ * reaps every child, and reports the command's exit status. capsa ends
+ * the VM when the status arrives; rebooting is only the fallback.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/vm_sockets.h>
+
+#include "proto.h"
+
+#define MAX_ARGS 65536
+#define FALLBACK_REBOOT_MS 10000
+
+struct run {
+	char *argv[MAX_ARGS + 1];
+	char *envp[MAX_ARGS + 1];
+	const char *cwd;
+	const char *hostname;
+	int nargs, nenv;
+};
+
+static int ctrl_fd = -1, err_fd = 2;
+
+/* One line on the command's stderr (or the console before it exists). */
+static void __attribute__((format(printf, 1, 2)))
+say(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+
+	if (n > 0)
+		(void)!write(err_fd, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
+static void
+send_msg(uint32_t type, int32_t value)
+{
+	struct capsa_msg m = { type, value };
+
+	if (ctrl_fd >= 0)
+		(void)!write(ctrl_fd, &m, sizeof(m));
+}
+
+static void __attribute__((noreturn))
+finish(int status)
+{
+	struct pollfd p = { .fd = ctrl_fd, .events = POLLIN };
+
+	send_msg(MSG_EXIT, status);
+	/* capsa stops the VM on receipt; wait for that, then reboot anyway. */
+	if (ctrl_fd >= 0)
+		poll(&p, 1, FALLBACK_REBOOT_MS);
+	sync();
+	reboot(RB_AUTOBOOT);
+	for (;;)
+		pause();
+}
+
+static void
+mount_basics(void)
+{
+	static const struct { const char *src, *dst, *type; unsigned long flags; } m[] = {
+		{ "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC },
+		{ "sys", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC },
+		{ "dev", "/dev", "devtmpfs", MS_NOSUID },
+		{ "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC },
+		{ "tmp", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV },
+		{ "run", "/run", "tmpfs", MS_NOSUID | MS_NODEV },
+	};
+
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		mkdir(m[i].dst, 0755);
+		if (mount(m[i].src, m[i].dst, m[i].type, m[i].flags, NULL) < 0)
+			say("capsa-init: mount %s: %s\n", m[i].dst, strerror(errno));
+	}
+	chmod("/tmp", 01777);
+}
+
+static char *
+read_file(const char *path, size_t *len)
+{
+	struct stat st;
+	char *buf;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return NULL;
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf || read(fd, buf, (size_t)st.st_size) != st.st_size)
+		return NULL;
+	close(fd);
+	*len = (size_t)st.st_size;
+	return buf;
+}
+
+static int
+load_run(struct run *r)
+{
+	size_t len = 0, pos = 0;
+	char *buf = read_file(RUN_CONFIG_PATH, &len);
+	const char *v;
+	int tag;
+
+	if (!buf)
+		return -1;
+	unlink(RUN_CONFIG_PATH);
+	rmdir("/.capsa");
+	while ((v = run_next(buf, len, &pos, &tag))) {
+		if (tag == RUN_ARG && r->nargs < MAX_ARGS)
+			r->argv[r->nargs++] = (char *)v;
+		else if (tag == RUN_ENV && r->nenv < MAX_ARGS)
+			r->envp[r->nenv++] = (char *)v;
+		else if (tag == RUN_CWD)
+			r->cwd = v;
+		else if (tag == RUN_HOSTNAME)
+			r->hostname = v;
+	}
+	return r->nargs ? 0 : -1;
+}
+
+/* Only the loopback interface is up unless capsa configured a network. */
+static void
+loopback_up(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (s < 0)
+		return;
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+		ioctl(s, SIOCSIFFLAGS, &ifr);
+	}
+	close(s);
+}
+
+static int
+connect_host(unsigned port)
+{
+	struct sockaddr_vm a = {
+		.svm_family = AF_VSOCK, .svm_cid = HOST_CID, .svm_port = port,
+	};
+	int s = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		say("capsa-init: cannot reach the host on vsock port %s: %s\n",
+		    port == PORT_CONTROL ? "control" : "stdio", strerror(errno));
+		finish(125);
+	}
+	return s;
+}
+
+/*
+ * The child: its own session, stdio on the streams, the configured
+ * environment and directory, then exec. On failure the errno goes back to
+ * init through @report (close-on-exec, so a successful exec closes it).
+ */
+static void __attribute__((noreturn))
+run_child(struct run *r, const int fds[3], int report)
+{
+	int e;
+
+	setsid();
+	for (int i = 0; i < 3; i++)
+		if (dup2(fds[i], i) < 0)
+			_exit(125);
+	for (int i = 0; i < NSIG; i++)
+		signal(i, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &(sigset_t){ 0 }, NULL);
+	if (r->cwd && chdir(r->cwd) < 0) {
+		e = -errno;
+		(void)!write(report, &e, sizeof(e));
+		_exit(125);
+	}
+	r->envp[r->nenv] = NULL;
+	environ = r->envp;
+	execvp(r->argv[0], r->argv);
+	e = errno;
+	(void)!write(report, &e, sizeof(e));
+	_exit(127);
+}
+
+/* What exec said: 0 when it succeeded, else the status to report. */
+static int
+exec_result(int report, const struct run *r)
+{
+	int e = 0;
+
+	if (read(report, &e, sizeof(e)) != sizeof(e))
+		return 0;
+	if (e < 0) {
+		say("capsa: %s: %s\n", r->cwd, strerror(-e));
+		return 125;
+	}
+	if (e == ENOENT) {
+		say("capsa: %s: command not found\n", r->argv[0]);
+		return 127;
+	}
+	say("capsa: %s: %s\n", r->argv[0], strerror(e));
+	return 126;
+}
+
+static void
+on_control(int fd, pid_t child)
+{
+	struct capsa_msg m;
+	ssize_t n = read(fd, &m, sizeof(m));
+
+	if (n == 0)
+		finish(125);	/* capsa is gone */
+	if (n == sizeof(m) && m.type == MSG_SIGNAL && m.value > 0 && m.value < NSIG)
+		kill(-child, m.value);
+}
+
+/* Reap every child (init inherits orphans); return the command's status. */
+static int
+wait_command(pid_t child, int sfd)
+{
+	struct pollfd p[2] = { { .fd = sfd, .events = POLLIN },
+			       { .fd = ctrl_fd, .events = POLLIN } };
+
+	for (;;) {
+		struct signalfd_siginfo si;
+		int status;
+		pid_t pid;
+
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+			if (pid == child)
+				return WIFEXITED(status) ? WEXITSTATUS(status)
+						       : 128 + WTERMSIG(status);
+		if (poll(p, 2, -1) < 0)
+			continue;
+		if (p[0].revents)
+			(void)!read(sfd, &si, sizeof(si));
+		if (p[1].revents)
+			on_control(ctrl_fd, child);
+	}
+}
+
+int
+main(void)
+{
+	static struct run r;
+	int fds[3], report[2], sfd, status;
+	sigset_t chld;
+	pid_t child;
+
+	mount_basics();
+	if (load_run(&r) < 0) {
+		say("capsa-init: no run configuration\n");
+		finish(125);
+	}
+	if (r.hostname)
+		sethostname(r.hostname, strlen(r.hostname));
+	loopback_up();
+	ctrl_fd = connect_host(PORT_CONTROL);
+	fds[0] = connect_host(PORT_STDIN);
+	fds[1] = connect_host(PORT_STDOUT);
+	fds[2] = err_fd = connect_host(PORT_STDERR);
+	send_msg(MSG_READY, 0);
+
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	sfd = signalfd(-1, &chld, SFD_CLOEXEC);
+	if (pipe2(report, O_CLOEXEC) < 0 || sfd < 0 || (child = fork()) < 0) {
+		say("capsa-init: cannot start the command: %s\n", strerror(errno));
+		finish(125);
+	}
+	if (child == 0)
+		run_child(&r, fds, report[1]);
+	close(report[1]);
+	status = exec_result(report[0], &r);
+	close(fds[0]);
+	close(fds[1]);
+	close(fds[2]);
+	err_fd = 2;
+	if (status) {
+		waitpid(child, NULL, 0);
+		finish(status);
+	}
+	finish(wait_command(child, sfd));
+}

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * proto.h - the contract between capsa (host) and its init (guest).
+ *
+ * Per run, capsa appends a cpio archive to the initramfs holding
+ * RUN_CONFIG_PATH: a sequence of records, each one tag byte, then bytes
+ * other than NUL, then a NUL. Tags below; argv elements and environment
+ * entries repeat, in order.
+ *
+ * The init then connects vsock streams to the host (CID 2) on the fixed
+ * ports below. The command's stdin, stdout and stderr are three of them;
+ * the control stream carries struct capsa_msg records both ways.
+ */
+#ifndef CAPSA_PROTO_H
+#define CAPSA_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RUN_CONFIG_PATH "/.capsa/run"
+
+enum run_tag {
+	RUN_ARG = 'a',		/* one argv element */
+	RUN_ENV = 'e',		/* KEY=VALUE */
+	RUN_CWD = 'w',		/* working directory */
+	RUN_HOSTNAME = 'h',
+	RUN_TTY = 't',		/* "ROWSxCOLS": give the command a pty */
+};
+
+#define HOST_CID 2
+#define CAPSA_PORT_BASE 0x43500000U	/* far from ports users pick */
+enum capsa_port {
+	PORT_CONTROL = CAPSA_PORT_BASE,
+	PORT_STDIN,
+	PORT_STDOUT,
+	PORT_STDERR,
+};
+
+/* Control messages; both ends are x86-64 and little-endian. */
+enum capsa_msg_type {
+	MSG_EXIT = 1,		/* guest: the command ended; value = exit status */
+	MSG_SIGNAL = 2,		/* host: deliver signal `value` to the command */
+	MSG_WINSIZE = 3,	/* host: rows << 16 | cols */
+	MSG_READY = 4,		/* guest: init is up and connected */
+};
+
+struct capsa_msg {
+	uint32_t type;
+	int32_t value;
+};
+
+/**
+ * run_next() - iterate over the records of a run configuration.
+ * @buf: the whole file.
+ * @len: its length.
+ * @pos: cursor, start at 0.
+ * @tag: the record's tag, filled in.
+ *
+ * Return: the record's value (NUL-terminated, inside @buf), or NULL at the
+ * end or at a truncated record.
+ */
+static inline const char *
+run_next(const char *buf, size_t len, size_t *pos, int *tag)
+{
+	size_t start = *pos, i;
+
+	if (start + 1 >= len)
+		return NULL;
+	for (i = start + 1; i < len && buf[i]; i++)
+		;
+	if (i == len)
+		return NULL;
+	*tag = (unsigned char)buf[start];
+	*pos = i + 1;
+	return buf + start + 1;
+}
+
+#endif

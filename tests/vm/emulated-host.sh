@@ -1,0 +1,147 @@
+#!/bin/bash
+# Run VM tests inside an *emulated KVM host* (see design.md, "Testing on
+# machines without a usable KVM"): QEMU TCG with an AMD SVM CPU boots Debian's
+# cloud kernel, which loads kvm-amd and so gives the tests a /dev/kvm that can
+# run real guests, even where the local /dev/kvm cannot.
+#
+# usage: emulated-host.sh BUILD_DIR CAPSA_BINARY TESTS_DIR [EXTRA_FILE...]
+#   BUILD_DIR     cache for the unpacked kernel; the initramfs and serial.log go here
+#   CAPSA_BINARY  static binary installed as /bin/capsa in the emulated host
+#   TESTS_DIR     copied to /tests; init runs `sh /tests/run.sh $(cat /tests/args)`;
+#                 tests/vm/lib.sh is added as /tests/lib.sh if TESTS_DIR has none
+#   EXTRA_FILE    copied into /tests/bin/ (which is on PATH)
+# env: EHOST_TIMEOUT (s, default 900), EHOST_MEM (MiB, default 3072),
+#      EHOST_ARGS (arguments for run.sh, e.g. to select tests)
+# Exit status 0 only if run.sh exited 0, printed a TAP plan and no `not ok`.
+set -eu
+
+die() { echo "emulated-host: $*" >&2; exit 1; }
+[ $# -ge 3 ] || die "usage: $0 BUILD_DIR CAPSA_BINARY TESTS_DIR [EXTRA_FILE...]"
+B=$1 CAPSA=$2 TESTS=$3; shift 3
+[ -f "$CAPSA" ] || die "no such file: $CAPSA"
+[ -f "$TESTS/run.sh" ] || die "no run.sh in $TESTS"
+mkdir -p "$B"; B=$(cd "$B" && pwd)
+
+# 1. Debian's cloud kernel, unpacked (not installed) and cached.  The
+# metapackage only depends on the real, ABI-versioned image package.
+K=$B/kernel
+if [ ! -e "$K/.done" ]; then
+	pkg=$(apt-cache depends linux-image-cloud-amd64 |
+		sed -n 's/^ *Depends: \(linux-image-[0-9].*\)/\1/p' | head -n1)
+	[ -n "$pkg" ] || die "cannot resolve linux-image-cloud-amd64 (apt-get update?)"
+	rm -rf "$K" "$B/deb"; mkdir -p "$B/deb"
+	# As root apt warns that _apt cannot write here; harmless.
+	(cd "$B/deb" && apt-get download -q "$pkg") || die "apt-get download $pkg failed"
+	dpkg-deb -x "$B"/deb/*.deb "$K"
+	rm -rf "$B/deb"
+	touch "$K/.done"
+fi
+VMLINUZ=$(ls "$K"/boot/vmlinuz-* | head -n1)
+MODDIR=$(ls -d "$K"/lib/modules/* | head -n1)
+
+# 2. The initramfs, rebuilt every run (cheap) so it always has current tests.
+R=$B/initramfs
+rm -rf "$R"; mkdir -p "$R"/bin "$R"/dev "$R"/proc "$R"/sys "$R"/tmp "$R"/run "$R"/lib/modules
+ldd /bin/busybox >/dev/null 2>&1 && die "/bin/busybox is not static (apt-get install busybox-static)"
+cp /bin/busybox "$R/bin/busybox"
+ln -s busybox "$R/bin/sh"          # the rest of the applet links are made by /init
+cp "$CAPSA" "$R/bin/capsa"; chmod 755 "$R/bin/capsa"
+cp -a "$TESTS/." "$R/tests"
+# The TAP helper, for run.sh to source as /tests/lib.sh.
+[ -e "$R/tests/lib.sh" ] || cp "$(dirname "$0")/lib.sh" "$R/tests/lib.sh"
+mkdir -p "$R/tests/bin"
+[ $# -eq 0 ] || cp "$@" "$R/tests/bin/"
+printf '%s\n' "${EHOST_ARGS:-}" >"$R/tests/args"
+
+# Modules plus whatever they depend on, in load order (deps first).  The .deb
+# has no modules.dep (depmod runs in postinst), so ask modinfo.  busybox insmod
+# cannot read compressed modules, so .ko.xz/.ko.zst are decompressed here.
+: >"$R/lib/modules/order"
+addmod() {
+	grep -qx "$1" "$R/lib/modules/order" && return
+	local f dep
+	f=$(find "$MODDIR" -name "$1.ko*" -o -name "$(echo "$1" | tr _ -).ko*" | head -n1)
+	[ -n "$f" ] || die "module $1 not found in $MODDIR"
+	for dep in $(modinfo -F depends "$f" | tr , ' '); do addmod "$dep"; done
+	case $f in
+	*.ko) cp "$f" "$R/lib/modules/$1.ko" ;;
+	*.xz) xz -dc "$f" >"$R/lib/modules/$1.ko" ;;
+	*.zst) zstd -qdc "$f" >"$R/lib/modules/$1.ko" ;;
+	*.gz) gzip -dc "$f" >"$R/lib/modules/$1.ko" ;;
+	esac
+	echo "$1" >>"$R/lib/modules/order"
+}
+for m in irqbypass kvm kvm-amd tun; do addmod "$m"; done
+
+cat >"$R/init" <<'EOF'
+#!/bin/sh
+# PID 1 of the emulated host: bring up KVM, run the tests, power off.
+/bin/busybox --install -s /bin
+export PATH=/tests/bin:/bin HOME=/tmp
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmp /tmp
+mount -t tmpfs run /run
+exec </dev/console >/dev/console 2>&1
+
+fail() { echo "EHOST: kvm FAILED: $*"; dmesg | tail -n 20; echo "EHOST-EXIT 125"; poweroff -f; }
+for m in $(cat /lib/modules/order); do
+	args=; [ "$m" = kvm-amd ] && args=nested=0
+	insmod /lib/modules/$m.ko $args || fail "insmod $m"
+done
+# devtmpfs normally creates these; mknod in case it did not.
+[ -e /dev/kvm ] || mknod /dev/kvm c 10 232
+mkdir -p /dev/net; [ -e /dev/net/tun ] || mknod /dev/net/tun c 10 200
+[ -r /dev/kvm ] && [ -w /dev/kvm ] || fail "/dev/kvm unusable"
+ip link set lo up
+hostname ehost
+echo "EHOST: kvm ready (uptime $(cut -d' ' -f1 /proc/uptime)s)"
+
+# stdin is /dev/null: nothing ever types on the console, so a test reading
+# stdin would otherwise hang until EHOST_TIMEOUT.
+cd /tests
+sh /tests/run.sh $(cat /tests/args) </dev/null
+echo "EHOST-EXIT $?"
+poweroff -f
+EOF
+chmod 755 "$R/init"
+
+# Uncompressed newc: decompressing in TCG costs more than copying the bytes.
+# The kernel's built-in initramfs already provides /dev/console.
+(cd "$R" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$B/initrd.cpio"
+
+# 3. Boot under TCG.  stdin from /dev/null so qemu leaves the terminal alone;
+# serial output goes both to our stdout and to serial.log.  qboot instead of
+# SeaBIOS: boots a bit faster and does not send terminal resets/screen clears
+# down the serial line; -nic none drops the unused NIC and its iPXE ROM.
+# TCG lacks a few EPYC CPUID features and warns about each one: filter that.
+TIMEOUT=${EHOST_TIMEOUT:-900}
+LOG=$B/serial.log
+set +e
+timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -M q35 -cpu EPYC,+svm -smp 2 \
+	-m "${EHOST_MEM:-3072}" -nographic -serial stdio -monitor none \
+	-kernel "$VMLINUZ" -initrd "$B/initrd.cpio" -no-reboot \
+	-append 'console=ttyS0 quiet panic=-1' \
+	-nic none -bios /usr/share/qemu/qboot.rom </dev/null \
+	2> >(grep -v "TCG doesn't support requested feature" >&2) | tee "$LOG"
+rc=${PIPESTATUS[0]}
+set -e
+
+# 4. Verdict from the serial log (strip the tty's \r first).
+tr -d '\r' <"$LOG" >"$LOG.txt"
+case $rc in 124 | 137) die "timeout after ${TIMEOUT}s" ;; esac
+why=$(sed -n 's/^EHOST: kvm FAILED: //p' "$LOG.txt")
+[ -z "$why" ] || die "kvm modules failed to load: $why"
+status=$(sed -n 's/^EHOST-EXIT \([0-9]*\)$/\1/p' "$LOG.txt" | tail -n1)
+[ -n "$status" ] || die "emulated host died before run.sh finished (qemu rc $rc, see $LOG)"
+nfail=$(grep -c '^not ok' "$LOG.txt" || true)
+[ "$nfail" -eq 0 ] || die "$nfail test(s) failed"
+plan=$(sed -n 's/^1\.\.\([0-9]*\).*/\1/p' "$LOG.txt" | tail -n1)
+[ -n "$plan" ] || die "no TAP plan line"
+nok=$(grep -c '^ok\( \|$\)' "$LOG.txt" || true)
+[ "$nok" -eq "$plan" ] || die "plan says $plan tests but $nok passed"
+[ "$status" -eq 0 ] || die "run.sh exited with status $status"
+echo "emulated-host: all $plan tests passed" >&2

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: MIT
+/*
+ * queue.c - split virtqueues: the one descriptor-chain walker and the used
+ * ring. Every guest-written value is copied once, then checked.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "virtio.h"
+#include "../vmm/util.h"
+
+#define AVAIL_FLAGS 0
+#define AVAIL_IDX 1
+#define AVAIL_RING 2
+#define USED_IDX 1
+
+/**
+ * vq_enable() - check a queue's geometry and map its rings.
+ * @q: a queue whose size and addresses the driver wrote.
+ * @m: guest memory.
+ *
+ * Return: 0, or -EINVAL when the size is not a power of two up to
+ * VQ_MAX_SIZE, or a ring is misaligned or not wholly in guest RAM.
+ */
+int
+vq_enable(struct virtq *q, const struct guest_mem *m)
+{
+	uint64_t n = q->size;
+
+	if (n == 0 || n > VQ_MAX_SIZE || (n & (n - 1)))
+		return -EINVAL;
+	if ((q->desc_gpa & 15) || (q->avail_gpa & 1) || (q->used_gpa & 3))
+		return -EINVAL;
+	q->desc = mem_ptr(m, q->desc_gpa, 16 * n);
+	q->avail = mem_ptr(m, q->avail_gpa, 6 + 2 * n);
+	q->used = mem_ptr(m, q->used_gpa, 6 + 8 * n);
+	if (!q->desc || !q->avail || !q->used)
+		return -EINVAL;
+	q->last_avail = 0;
+	q->used_idx = 0;
+	q->ready = true;
+	return 0;
+}
+
+static uint16_t
+avail_idx(const struct virtq *q)
+{
+	return __atomic_load_n(&q->avail[AVAIL_IDX], __ATOMIC_ACQUIRE);
+}
+
+/**
+ * vq_has_avail() - whether the driver has made chains available.
+ */
+bool
+vq_has_avail(const struct virtq *q)
+{
+	return q->ready && avail_idx(q) != q->last_avail;
+}
+
+/**
+ * vq_pop() - take the next available chain and translate it.
+ * @q: a ready queue.
+ * @m: guest memory.
+ * @c: the chain, filled in: readable buffers in iov[0..n_out), writable
+ *     ones in iov[n_out..n_out+n_in).
+ *
+ * The contract every device relies on: the head and every `next` index is
+ * below the queue size; a chain has at most q->size descriptors, so a loop
+ * ends as an error; each buffer lies wholly inside guest RAM; no readable
+ * buffer follows a writable one; indirect descriptors are refused (never
+ * offered). Nothing in @c points outside guest memory.
+ *
+ * Return: the number of descriptors (> 0), 0 when the ring is empty, or
+ * -EINVAL when the ring or the chain is malformed; the device then needs a
+ * reset, since the driver broke the protocol.
+ */
+int
+vq_pop(struct virtq *q, const struct guest_mem *m, struct vq_chain *c)
+{
+	uint16_t avail = avail_idx(q), idx, count = 0;
+
+	if (avail == q->last_avail)
+		return 0;
+	if ((uint16_t)(avail - q->last_avail) > q->size)
+		return -EINVAL;
+	idx = __atomic_load_n(&q->avail[AVAIL_RING + (q->last_avail & (q->size - 1))],
+			      __ATOMIC_RELAXED);
+	c->head = idx;
+	c->n_out = c->n_in = 0;
+	c->out_len = c->in_len = 0;
+	for (;;) {
+		struct vring_desc d;
+		void *p;
+
+		if (idx >= q->size || count == q->size)
+			return -EINVAL;
+		memcpy(&d, &q->desc[idx], sizeof(d));
+		if (d.flags & VRING_DESC_F_INDIRECT)
+			return -EINVAL;
+		p = mem_ptr(m, d.addr, d.len);
+		if (!p)
+			return -EINVAL;
+		if (d.flags & VRING_DESC_F_WRITE) {
+			c->n_in++;
+			c->in_len += d.len;
+		} else if (c->n_in) {
+			return -EINVAL;
+		} else {
+			c->n_out++;
+			c->out_len += d.len;
+		}
+		c->iov[count++] = (struct iovec){ p, d.len };
+		if (!(d.flags & VRING_DESC_F_NEXT))
+			break;
+		idx = d.next;
+	}
+	q->last_avail++;
+	return count;
+}
+
+/**
+ * vq_push() - return a chain to the driver.
+ * @q:    the queue.
+ * @head: the chain's head, as vq_pop() gave it.
+ * @len:  bytes the device wrote into the chain's writable buffers.
+ */
+void
+vq_push(struct virtq *q, uint16_t head, uint32_t len)
+{
+	uint32_t *ring = (uint32_t *)(q->used + 2);
+	uint16_t slot = q->used_idx & (q->size - 1);
+
+	ring[2 * slot] = head;
+	ring[2 * slot + 1] = len;
+	q->used_idx++;
+	/* The entry must be visible before the index that publishes it. */
+	__atomic_store_n(&q->used[USED_IDX], q->used_idx, __ATOMIC_RELEASE);
+}
+
+/**
+ * vq_wants_interrupt() - whether the driver asked to hear of used chains.
+ */
+bool
+vq_wants_interrupt(const struct virtq *q)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return !(__atomic_load_n(&q->avail[AVAIL_FLAGS], __ATOMIC_RELAXED) &
+		 VRING_AVAIL_F_NO_INTERRUPT);
+}
+
+/**
+ * iov_from_buf() - copy @len bytes into an iovec at byte offset @off.
+ *
+ * Return: bytes copied, short when the iovec is shorter.
+ */
+size_t
+iov_from_buf(const struct iovec *iov, unsigned n, size_t off, const void *buf, size_t len)
+{
+	size_t done = 0;
+
+	for (unsigned i = 0; i < n && done < len; i++) {
+		size_t take;
+
+		if (off >= iov[i].iov_len) {
+			off -= iov[i].iov_len;
+			continue;
+		}
+		take = MIN(iov[i].iov_len - off, len - done);
+		memcpy((uint8_t *)iov[i].iov_base + off, (const uint8_t *)buf + done, take);
+		done += take;
+		off = 0;
+	}
+	return done;
+}
+
+/**
+ * iov_to_buf() - copy @len bytes out of an iovec from byte offset @off.
+ *
+ * Return: bytes copied, short when the iovec is shorter.
+ */
+size_t
+iov_to_buf(const struct iovec *iov, unsigned n, size_t off, void *buf, size_t len)
+{
+	size_t done = 0;
+
+	for (unsigned i = 0; i < n && done < len; i++) {
+		size_t take;
+
+		if (off >= iov[i].iov_len) {
+			off -= iov[i].iov_len;
+			continue;
+		}
+		take = MIN(iov[i].iov_len - off, len - done);
+		memcpy((uint8_t *)buf + done, (const uint8_t *)iov[i].iov_base + off, take);
+		done += take;
+		off = 0;
+	}
+	return done;
+}

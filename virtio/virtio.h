@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtio.h - virtio 1.x over MMIO with split virtqueues (virtio 1.2, 2.7 and
+ * 4.2). Modern devices only: VIRTIO_F_VERSION_1 is required.
+ *
+ * A split virtqueue is three areas in guest memory, all written by the
+ * (untrusted) driver except the used ring:
+ *
+ *   descriptor table          available ring (driver)     used ring (device)
+ *   +---------------------+   +-------+-----+---------+   +-------+-----+-------------+
+ *   | addr len flags next |   | flags | idx | ring[N] |   | flags | idx | ring[N]     |
+ *   | addr len flags next |   +-------+-----+---------+   +-------+-----+-------------+
+ *   | ...      N entries  |     ring[] holds chain heads    {id, len}: chains returned
+ *   +---------------------+
+ *
+ * A request is a chain of descriptors linked by `next`: device-readable
+ * buffers first, then device-writable ones. Every field above can change
+ * under our feet, so each is read once into host memory before it is
+ * checked, and vq_pop() is the only code that walks chains.
+ */
+#ifndef CAPSA_VIRTIO_H
+#define CAPSA_VIRTIO_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
+
+#include "../vmm/mem.h"
+
+struct vm;
+
+#define VIRTIO_MMIO_SIZE	0x1000
+#define VIRTIO_MAX_QUEUES	4
+#define VQ_MAX_SIZE		256
+
+#define VIRTIO_INT_USED		1
+#define VIRTIO_INT_CONFIG	2
+
+struct virtq {
+	uint16_t size;		/* negotiated entries, a power of two */
+	bool ready;
+	uint64_t desc_gpa, avail_gpa, used_gpa;
+	/* Host views, set when the driver makes the queue ready. */
+	struct vring_desc *desc;
+	uint16_t *avail;	/* flags, idx, ring[size] */
+	uint16_t *used;		/* flags, idx, then {u32 id, u32 len}[size] */
+	uint16_t last_avail;	/* next ring slot we will consume */
+	uint16_t used_idx;	/* our copy of used->idx */
+	int kick_fd;		/* ioeventfd on QueueNotify for this queue */
+};
+
+/* A descriptor chain, copied out and translated: out[] then in[]. */
+struct vq_chain {
+	uint16_t head;
+	uint16_t n_out, n_in;
+	uint64_t out_len, in_len;
+	struct iovec iov[VQ_MAX_SIZE];
+};
+
+struct virtio_dev;
+
+/**
+ * struct virtio_ops - what a device type provides to the transport.
+ * @name:       for messages.
+ * @device_id:  virtio device type.
+ * @features:   offered feature bits (VIRTIO_F_VERSION_1 is added).
+ * @nqueues:    number of virtqueues.
+ * @config:     bytes of the device configuration space.
+ * @notify:     the driver kicked queue @q; runs on the event loop thread
+ *              with the device lock held.
+ * @reset:      the driver reset the device; drop in-flight state.
+ */
+struct virtio_ops {
+	const char *name;
+	uint32_t device_id;
+	uint64_t features;
+	unsigned nqueues;
+	const void *(*config)(struct virtio_dev *dev, uint32_t *len);
+	void (*notify)(struct virtio_dev *dev, unsigned q);
+	void (*reset)(struct virtio_dev *dev);
+};
+
+struct virtio_dev {
+	const struct virtio_ops *ops;
+	struct vm *vm;
+	const struct guest_mem *mem;
+	uint64_t base;
+	unsigned irq;
+	int irq_fd;			/* irqfd on the device's IOAPIC pin */
+	pthread_mutex_t lock;		/* vCPU register access vs. device work */
+	uint32_t status;
+	uint32_t dev_feat_sel, drv_feat_sel, queue_sel;
+	uint64_t driver_features;
+	_Atomic uint32_t isr;
+	uint32_t config_gen;
+	struct virtq vq[VIRTIO_MAX_QUEUES];
+};
+
+int virtio_mmio_init(struct virtio_dev *dev, const struct virtio_ops *ops,
+		     struct vm *vm, uint64_t base, unsigned irq);
+void virtio_interrupt(struct virtio_dev *dev, uint32_t why);
+void virtio_fail(struct virtio_dev *dev, const char *why);
+bool virtio_live(const struct virtio_dev *dev);
+
+int vq_enable(struct virtq *q, const struct guest_mem *m);
+int vq_pop(struct virtq *q, const struct guest_mem *m, struct vq_chain *c);
+void vq_push(struct virtq *q, uint16_t head, uint32_t len);
+bool vq_has_avail(const struct virtq *q);
+bool vq_wants_interrupt(const struct virtq *q);
+
+size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t off,
+		    const void *buf, size_t len);
+size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t off,
+		  void *buf, size_t len);
+
+#endif

@@ -1,0 +1,865 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vsock.c - virtio-vsock (virtio 1.2, 5.10): stream connections between the
+ * guest and host fds.
+ *
+ * Each connection joins a guest port to host fds: data from the guest is
+ * written to out_fd, data read from in_fd goes to the guest. Flow control
+ * is the protocol's own: the guest may send at most our buf_alloc bytes
+ * beyond what we have written out, and we send at most its free space. So
+ * a slow reader stops the writer instead of growing a buffer, and memory
+ * per connection is bounded by CONN_BUF.
+ *
+ * All work runs on the event loop thread, under the device lock: queue
+ * kicks, host fds becoming readable or writable. Packets to the guest wait
+ * in `sendq` (a FIFO of connections with something to say) until the
+ * driver posts receive buffers.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <linux/virtio_ids.h>
+#include <linux/virtio_vsock.h>
+
+#include "virtio.h"
+#include "vsock.h"
+#include "../guest/proto.h"
+#include "../vmm/loop.h"
+#include "../vmm/util.h"
+
+enum { RXQ, TXQ, EVQ };
+
+#define CONN_BUF	(256 * 1024)	/* our buf_alloc per connection */
+#define MAX_PAYLOAD	(64 * 1024)	/* largest packet the guest sends */
+#define MAX_CONNS	1024
+#define MAX_PORTS	8
+#define HASH_SIZE	256
+#define RST_QUEUE	64
+#define HDR_LEN		sizeof(struct virtio_vsock_hdr)
+
+/* Control packets a connection owes the guest, sent in this order. */
+enum {
+	OWE_RESPONSE = 1, OWE_CREDIT = 2, OWE_SHUTDOWN = 4, OWE_RST = 8,
+};
+
+struct vsock_port {		/* a host port the guest may connect to once */
+	uint32_t port;
+	int in_fd, out_fd;
+	bool taken;
+};
+
+struct conn {
+	struct vsock_dev *d;
+	struct conn *hnext;		/* hash chain */
+	struct conn *qnext;		/* sendq */
+	bool queued;
+	bool closed;
+	uint32_t host_port, guest_port;
+	int in_fd, out_fd;		/* -1 when that direction has no host end */
+	bool in_always, out_always;	/* regular files: never polled */
+	struct ev in_ev, out_ev;
+	bool in_polled, out_polled;
+	uint32_t owe;			/* OWE_* */
+	uint32_t shut_flags;		/* what our SHUTDOWN says */
+	uint32_t peer_shut;		/* SHUTDOWN flags the guest sent */
+	bool in_ready;			/* in_fd may have data */
+	bool in_eof;
+	bool out_dead;			/* out_fd failed: discard guest data */
+	/* guest -> host */
+	uint8_t *buf;			/* bytes not yet written to out_fd */
+	uint32_t buf_head, buf_len;
+	uint32_t rx_cnt;		/* bytes the guest sent us */
+	uint32_t fwd_cnt;		/* bytes written to out_fd */
+	uint32_t fwd_told;		/* fwd_cnt the guest last heard */
+	/* host -> guest */
+	uint32_t peer_buf_alloc, peer_fwd_cnt, tx_cnt;
+};
+
+struct vsock_dev {
+	struct virtio_dev vdev;		/* first: the transport's view */
+	struct loop *loop;
+	struct ev kick_ev[2];
+	uint64_t guest_cid;
+	struct virtio_vsock_config config;
+	struct vsock_port ports[MAX_PORTS];
+	unsigned nports, nconns;
+	struct conn *hash[HASH_SIZE];
+	struct conn *sendq, *sendq_tail;
+	struct { uint32_t host_port, guest_port; } rst[RST_QUEUE];
+	unsigned n_rst;
+	bool rx_used, tx_used;		/* chains returned since the last interrupt */
+	struct vq_chain chain;		/* scratch, too large for the stack */
+};
+
+static void conn_close(struct conn *c);
+static void conn_update_poll(struct conn *c);
+static void flush_rx(struct vsock_dev *d);
+
+static unsigned
+hash(uint32_t host_port, uint32_t guest_port)
+{
+	return (host_port * 31 + guest_port) % HASH_SIZE;
+}
+
+static struct conn *
+conn_find(struct vsock_dev *d, uint32_t host_port, uint32_t guest_port)
+{
+	struct conn *c = d->hash[hash(host_port, guest_port)];
+
+	while (c && (c->host_port != host_port || c->guest_port != guest_port))
+		c = c->hnext;
+	return c;
+}
+
+/* Bytes the guest can still take from us on this connection. */
+static uint32_t
+peer_credit(const struct conn *c)
+{
+	uint32_t in_flight = c->tx_cnt - c->peer_fwd_cnt;
+
+	return in_flight >= c->peer_buf_alloc ? 0 : c->peer_buf_alloc - in_flight;
+}
+
+static bool
+can_read_host(const struct conn *c)
+{
+	return c->in_fd >= 0 && !c->in_eof && !(c->peer_shut & VIRTIO_VSOCK_SHUTDOWN_RCV) &&
+	       !(c->owe & OWE_RST);
+}
+
+static bool
+has_rx_work(const struct conn *c)
+{
+	return c->closed ? false : c->owe || (c->in_ready && can_read_host(c) && peer_credit(c) > 0);
+}
+
+static void
+sendq_push(struct conn *c)
+{
+	struct vsock_dev *d = c->d;
+
+	if (c->queued || !has_rx_work(c))
+		return;
+	c->queued = true;
+	c->qnext = NULL;
+	if (d->sendq_tail)
+		d->sendq_tail->qnext = c;
+	else
+		d->sendq = c;
+	d->sendq_tail = c;
+}
+
+static struct conn *
+sendq_pop(struct vsock_dev *d)
+{
+	struct conn *c = d->sendq;
+
+	if (c) {
+		d->sendq = c->qnext;
+		if (!d->sendq)
+			d->sendq_tail = NULL;
+		c->queued = false;
+	}
+	return c;
+}
+
+static void
+sendq_remove(struct conn *c)
+{
+	struct conn **pp = &c->d->sendq, *prev = NULL;
+
+	if (!c->queued)
+		return;
+	while (*pp != c) {
+		prev = *pp;
+		pp = &(*pp)->qnext;
+	}
+	*pp = c->qnext;
+	if (c->d->sendq_tail == c)
+		c->d->sendq_tail = prev;
+	c->queued = false;
+}
+
+static void
+owe(struct conn *c, uint32_t what)
+{
+	c->owe |= what;
+	sendq_push(c);
+}
+
+static void
+queue_rst(struct vsock_dev *d, uint32_t host_port, uint32_t guest_port)
+{
+	/* A flood of bad packets may overflow this; the guest then times out. */
+	if (d->n_rst < RST_QUEUE) {
+		d->rst[d->n_rst].host_port = host_port;
+		d->rst[d->n_rst].guest_port = guest_port;
+		d->n_rst++;
+	}
+}
+
+/* ---- host fds ---------------------------------------------------------- */
+
+/*
+ * Write buffered guest data to out_fd. Return false once out_fd failed for
+ * good (the reader went away): the guest is then told we stopped receiving.
+ */
+static bool
+drain_buf(struct conn *c)
+{
+	while (c->buf_len) {
+		uint32_t chunk = MIN(c->buf_len, CONN_BUF - c->buf_head);
+		ssize_t n = write(c->out_fd, c->buf + c->buf_head, chunk);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return true;
+		if (n <= 0)
+			return false;
+		c->buf_head = (c->buf_head + (uint32_t)n) % CONN_BUF;
+		c->buf_len -= (uint32_t)n;
+		c->fwd_cnt += (uint32_t)n;
+	}
+	return true;
+}
+
+static void
+out_failed(struct conn *c)
+{
+	c->out_dead = true;
+	c->fwd_cnt += c->buf_len;	/* discarded bytes count as consumed */
+	c->buf_len = 0;
+	c->shut_flags |= VIRTIO_VSOCK_SHUTDOWN_RCV;
+	owe(c, OWE_SHUTDOWN);
+}
+
+/* Tell the guest about freed space once its view of it is below half. */
+static void
+maybe_credit(struct conn *c)
+{
+	uint32_t seen_free = CONN_BUF - (c->rx_cnt - c->fwd_told);
+
+	if (c->fwd_cnt != c->fwd_told && seen_free < CONN_BUF / 2)
+		owe(c, OWE_CREDIT);
+}
+
+/* The guest sent its last byte and all of it is out: pass the EOF on. */
+static void
+finish_output(struct conn *c)
+{
+	if (c->buf_len || !(c->peer_shut & VIRTIO_VSOCK_SHUTDOWN_SEND))
+		return;
+	if (c->peer_shut == (VIRTIO_VSOCK_SHUTDOWN_SEND | VIRTIO_VSOCK_SHUTDOWN_RCV)) {
+		owe(c, OWE_RST);	/* both directions done: close */
+		return;
+	}
+	if (c->out_fd >= 0 && c->out_fd == c->in_fd)
+		shutdown(c->out_fd, SHUT_WR);
+}
+
+static void
+flush_output(struct conn *c)
+{
+	if (!c->out_dead && !drain_buf(c))
+		out_failed(c);
+	maybe_credit(c);
+	finish_output(c);
+	conn_update_poll(c);
+}
+
+/*
+ * A host fd of a connection is ready. Hang-ups count as readiness for the
+ * input side (the read returns EOF) and as failure for an output-only fd
+ * (its reader is gone, so the guest's writer should see EPIPE at once).
+ */
+static void
+host_io(struct ev *ev, uint32_t events)
+{
+	struct conn *c = ev->opaque;
+	struct vsock_dev *d = c->d;
+	bool shared = c->in_fd == c->out_fd;
+
+	pthread_mutex_lock(&d->vdev.lock);
+	if (ev == &c->in_ev && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && can_read_host(c)) {
+		c->in_ready = true;
+		sendq_push(c);
+	}
+	if (!shared && ev == &c->out_ev && (events & (EPOLLHUP | EPOLLERR)) && !c->out_dead)
+		out_failed(c);
+	else if ((events & (EPOLLOUT | EPOLLERR)) && (shared || ev == &c->out_ev))
+		flush_output(c);
+	if (!c->closed)
+		conn_update_poll(c);
+	flush_rx(d);
+	pthread_mutex_unlock(&d->vdev.lock);
+}
+
+/*
+ * Arm in_fd only while we could act on it and out_fd only while there is
+ * a backlog, so the loop never spins on a ready fd it cannot serve. An fd
+ * with nothing wanted stays registered but disarmed.
+ */
+static void
+conn_update_poll(struct conn *c)
+{
+	bool want_in = can_read_host(c) && !c->in_ready;
+	bool want_out = c->buf_len && !c->out_dead;
+	uint32_t in_ev = want_in ? EPOLLIN : 0, out_ev = want_out ? EPOLLOUT : 0;
+
+	if (c->in_polled && c->in_fd == c->out_fd)
+		loop_set(c->d->loop, &c->in_ev, in_ev | out_ev);
+	else if (c->in_polled)
+		loop_set(c->d->loop, &c->in_ev, in_ev);
+	if (c->out_polled && c->in_fd != c->out_fd)
+		loop_set(c->d->loop, &c->out_ev, out_ev);
+}
+
+/* Register a host fd; a regular file cannot be polled and is always ready. */
+static bool
+watch(struct conn *c, struct ev *ev, int fd, bool *always)
+{
+	int err = loop_add(c->d->loop, ev, EV_HOST_IO, fd, 0, host_io, c);
+
+	*always = err == -EPERM;
+	return err == 0;
+}
+
+static struct conn *
+conn_new(struct vsock_dev *d, uint32_t host_port, uint32_t guest_port,
+	 int in_fd, int out_fd)
+{
+	struct conn *c;
+	unsigned h = hash(host_port, guest_port);
+
+	if (d->nconns == MAX_CONNS || !(c = calloc(1, sizeof(*c))))
+		return NULL;
+	c->d = d;
+	c->host_port = host_port;
+	c->guest_port = guest_port;
+	c->in_fd = in_fd;
+	c->out_fd = out_fd;
+	if (in_fd >= 0)
+		c->in_polled = watch(c, &c->in_ev, in_fd, &c->in_always);
+	if (out_fd >= 0 && out_fd != in_fd)
+		c->out_polled = watch(c, &c->out_ev, out_fd, &c->out_always);
+	if (out_fd >= 0 && out_fd == in_fd) {
+		c->out_polled = c->in_polled;
+		c->out_always = c->in_always;
+	}
+	c->in_ready = c->in_always;
+	c->hnext = d->hash[h];
+	d->hash[h] = c;
+	d->nconns++;
+	return c;
+}
+
+static void
+conn_close(struct conn *c)
+{
+	struct vsock_dev *d = c->d;
+	struct conn **pp = &d->hash[hash(c->host_port, c->guest_port)];
+
+	while (*pp != c)
+		pp = &(*pp)->hnext;
+	*pp = c->hnext;
+	sendq_remove(c);
+	if (c->in_polled)
+		loop_del(d->loop, &c->in_ev);
+	if (c->out_polled && c->out_fd != c->in_fd)
+		loop_del(d->loop, &c->out_ev);
+	free(c->buf);
+	c->closed = true;
+	d->nconns--;
+	loop_free_later(d->loop, c);
+}
+
+/* ---- packets from the guest -------------------------------------------- */
+
+/*
+ * Guest data for a connection: write it straight from guest memory when
+ * nothing is queued before it, keep the rest. The guest must respect our
+ * credit; data beyond it is a protocol violation and resets the connection.
+ */
+static void
+recv_data(struct conn *c, const struct vq_chain *ch, uint32_t len)
+{
+	struct iovec iov[VQ_MAX_SIZE];
+	unsigned n = 0;
+	size_t off = HDR_LEN, done = 0;
+
+	if (c->rx_cnt - c->fwd_cnt + len > CONN_BUF) {
+		owe(c, OWE_RST);
+		return;
+	}
+	c->rx_cnt += len;
+	if (c->out_dead || c->out_fd < 0) {
+		c->fwd_cnt += len;
+		maybe_credit(c);
+		return;
+	}
+	for (unsigned i = 0; i < ch->n_out && done < len; i++) {
+		size_t l = ch->iov[i].iov_len;
+
+		if (off >= l) {
+			off -= l;
+			continue;
+		}
+		iov[n].iov_base = (uint8_t *)ch->iov[i].iov_base + off;
+		iov[n].iov_len = MIN(l - off, len - done);
+		done += iov[n++].iov_len;
+		off = 0;
+	}
+	if (!c->buf && !(c->buf = malloc(CONN_BUF))) {
+		owe(c, OWE_RST);
+		return;
+	}
+	done = 0;
+	if (!c->buf_len) {
+		ssize_t w = writev(c->out_fd, iov, (int)n);
+
+		if (w < 0 && errno != EAGAIN && errno != EINTR) {
+			out_failed(c);
+			return;
+		}
+		done = w > 0 ? (size_t)w : 0;
+		c->fwd_cnt += (uint32_t)done;
+	}
+	/* Keep what the fd did not take, in the ring after the backlog. */
+	for (size_t skip = done; skip < len;) {
+		uint8_t tmp[4096];
+		size_t take = iov_to_buf(iov, n, skip, tmp, MIN(sizeof(tmp), len - skip));
+		uint32_t tail = (c->buf_head + c->buf_len) % CONN_BUF;
+		uint32_t first = MIN((uint32_t)take, CONN_BUF - tail);
+
+		memcpy(c->buf + tail, tmp, first);
+		memcpy(c->buf, tmp + first, take - first);
+		c->buf_len += (uint32_t)take;
+		skip += take;
+	}
+	maybe_credit(c);
+	conn_update_poll(c);
+}
+
+static void
+on_request(struct vsock_dev *d, const struct virtio_vsock_hdr *h)
+{
+	struct vsock_port *p = NULL;
+	struct conn *c;
+
+	for (unsigned i = 0; i < d->nports; i++)
+		if (d->ports[i].port == h->dst_port && !d->ports[i].taken)
+			p = &d->ports[i];
+	c = p ? conn_new(d, h->dst_port, h->src_port, p->in_fd, p->out_fd) : NULL;
+	if (!c) {
+		queue_rst(d, h->dst_port, h->src_port);
+		return;
+	}
+	p->taken = true;
+	c->peer_buf_alloc = h->buf_alloc;
+	c->peer_fwd_cnt = h->fwd_cnt;
+	owe(c, OWE_RESPONSE);
+	conn_update_poll(c);
+}
+
+static void
+on_shutdown(struct conn *c, uint32_t flags)
+{
+	c->peer_shut |= flags & (VIRTIO_VSOCK_SHUTDOWN_RCV | VIRTIO_VSOCK_SHUTDOWN_SEND);
+	finish_output(c);
+	conn_update_poll(c);
+}
+
+static void
+on_packet(struct vsock_dev *d, const struct virtio_vsock_hdr *h,
+	  const struct vq_chain *ch)
+{
+	struct conn *c = conn_find(d, h->dst_port, h->src_port);
+
+	if (h->op == VIRTIO_VSOCK_OP_REQUEST && !c) {
+		on_request(d, h);
+		return;
+	}
+	if (!c) {
+		if (h->op != VIRTIO_VSOCK_OP_RST)
+			queue_rst(d, h->dst_port, h->src_port);
+		return;
+	}
+	c->peer_buf_alloc = h->buf_alloc;
+	c->peer_fwd_cnt = h->fwd_cnt;
+	switch (h->op) {
+	case VIRTIO_VSOCK_OP_RW:
+		if (c->peer_shut & VIRTIO_VSOCK_SHUTDOWN_SEND)
+			owe(c, OWE_RST);
+		else
+			recv_data(c, ch, h->len);
+		break;
+	case VIRTIO_VSOCK_OP_SHUTDOWN:
+		on_shutdown(c, h->flags);
+		break;
+	case VIRTIO_VSOCK_OP_RST:
+		conn_close(c);
+		return;
+	case VIRTIO_VSOCK_OP_CREDIT_REQUEST:
+		owe(c, OWE_CREDIT);
+		break;
+	case VIRTIO_VSOCK_OP_CREDIT_UPDATE:
+		break;
+	default:			/* REQUEST on an open connection, RESPONSE */
+		owe(c, OWE_RST);
+		break;
+	}
+	sendq_push(c);			/* credit may have opened */
+}
+
+/*
+ * Validate a packet header copied out of the guest. Everything is checked
+ * here once; on_packet() may then trust the copy.
+ */
+static bool
+valid_hdr(const struct vsock_dev *d, const struct virtio_vsock_hdr *h,
+	  const struct vq_chain *ch)
+{
+	if (h->src_cid != d->guest_cid || h->dst_cid != HOST_CID)
+		return false;
+	if (h->op == VIRTIO_VSOCK_OP_INVALID || h->op > VIRTIO_VSOCK_OP_CREDIT_REQUEST)
+		return false;
+	if (h->op == VIRTIO_VSOCK_OP_RW)
+		return h->len > 0 && h->len <= MAX_PAYLOAD && h->len <= ch->out_len - HDR_LEN;
+	return h->len == 0;
+}
+
+static void
+process_tx(struct vsock_dev *d)
+{
+	struct virtq *q = &d->vdev.vq[TXQ];
+	struct vq_chain *ch = &d->chain;
+	int n;
+
+	while ((n = vq_pop(q, d->vdev.mem, ch)) > 0) {
+		struct virtio_vsock_hdr h;
+
+		if (ch->out_len >= HDR_LEN) {
+			iov_to_buf(ch->iov, ch->n_out, 0, &h, HDR_LEN);
+			if (h.type != VIRTIO_VSOCK_TYPE_STREAM && h.op != VIRTIO_VSOCK_OP_RST &&
+			    h.src_cid == d->guest_cid)
+				queue_rst(d, h.dst_port, h.src_port);
+			else if (valid_hdr(d, &h, ch))
+				on_packet(d, &h, ch);
+		}
+		vq_push(q, ch->head, 0);
+		d->tx_used = true;
+	}
+	if (n < 0)
+		virtio_fail(&d->vdev, "malformed transmit descriptor chain");
+}
+
+/* ---- packets to the guest ---------------------------------------------- */
+
+static void
+fill_hdr(struct vsock_dev *d, struct virtio_vsock_hdr *h, uint32_t host_port,
+	 uint32_t guest_port, uint16_t op)
+{
+	memset(h, 0, sizeof(*h));
+	h->src_cid = HOST_CID;
+	h->dst_cid = d->guest_cid;
+	h->src_port = host_port;
+	h->dst_port = guest_port;
+	h->type = VIRTIO_VSOCK_TYPE_STREAM;
+	h->op = op;
+	h->buf_alloc = CONN_BUF;
+}
+
+/* Pop a receive buffer big enough for a header; false when none is posted. */
+static bool
+rx_chain(struct vsock_dev *d)
+{
+	struct virtq *q = &d->vdev.vq[RXQ];
+	int n;
+
+	while ((n = vq_pop(q, d->vdev.mem, &d->chain)) > 0) {
+		if (d->chain.n_out == 0 && d->chain.in_len >= HDR_LEN)
+			return true;
+		vq_push(q, d->chain.head, 0);	/* unusable: give it back */
+		d->rx_used = true;
+	}
+	if (n < 0)
+		virtio_fail(&d->vdev, "malformed receive descriptor chain");
+	return false;
+}
+
+static void
+rx_send(struct vsock_dev *d, struct virtio_vsock_hdr *h)
+{
+	struct vq_chain *ch = &d->chain;
+
+	iov_from_buf(ch->iov, ch->n_in, 0, h, HDR_LEN);
+	vq_push(&d->vdev.vq[RXQ], ch->head, (uint32_t)HDR_LEN + h->len);
+	d->rx_used = true;
+}
+
+/* Send the control packets @c owes; after a RST the connection is gone. */
+static void
+send_control(struct vsock_dev *d, struct conn *c)
+{
+	static const struct { uint32_t owe; uint16_t op; } order[] = {
+		{ OWE_RESPONSE, VIRTIO_VSOCK_OP_RESPONSE },
+		{ OWE_CREDIT, VIRTIO_VSOCK_OP_CREDIT_UPDATE },
+		{ OWE_SHUTDOWN, VIRTIO_VSOCK_OP_SHUTDOWN },
+		{ OWE_RST, VIRTIO_VSOCK_OP_RST },
+	};
+	struct virtio_vsock_hdr h;
+	bool rst = c->owe & OWE_RST;
+
+	if (rst)
+		c->owe = OWE_RST;	/* nothing else matters any more */
+	for (unsigned i = 0; i < ARRAY_SIZE(order); i++) {
+		if (!(c->owe & order[i].owe))
+			continue;
+		if (!rx_chain(d))
+			return;
+		fill_hdr(d, &h, c->host_port, c->guest_port, order[i].op);
+		h.fwd_cnt = c->fwd_told = c->fwd_cnt;
+		if (order[i].op == VIRTIO_VSOCK_OP_SHUTDOWN)
+			h.flags = c->shut_flags;
+		rx_send(d, &h);
+		c->owe &= ~order[i].owe;
+	}
+	if (rst && !c->owe)
+		conn_close(c);
+}
+
+/* Read host data straight into one receive buffer. */
+static void
+send_data(struct vsock_dev *d, struct conn *c)
+{
+	struct vq_chain *ch = &d->chain;
+	struct iovec iov[VQ_MAX_SIZE];
+	struct virtio_vsock_hdr h;
+	size_t max = MIN(peer_credit(c), MAX_PAYLOAD), off = HDR_LEN, got = 0;
+	unsigned n = 0;
+	ssize_t r;
+
+	if (!rx_chain(d))
+		return;
+	for (unsigned i = ch->n_out; i < ch->n_out + ch->n_in && got < max; i++) {
+		size_t l = ch->iov[i].iov_len;
+
+		if (off >= l) {
+			off -= l;
+			continue;
+		}
+		iov[n].iov_base = (uint8_t *)ch->iov[i].iov_base + off;
+		iov[n].iov_len = MIN(l - off, max - got);
+		got += iov[n++].iov_len;
+		off = 0;
+	}
+	r = n ? readv(c->in_fd, iov, (int)n) : -1;
+	if (r < 0 && (errno == EAGAIN || errno == EINTR || !n)) {
+		d->vdev.vq[RXQ].last_avail--;	/* unused: leave it posted */
+		c->in_ready = c->in_always;
+		return;
+	}
+	fill_hdr(d, &h, c->host_port, c->guest_port,
+		 r > 0 ? VIRTIO_VSOCK_OP_RW : VIRTIO_VSOCK_OP_SHUTDOWN);
+	h.fwd_cnt = c->fwd_told = c->fwd_cnt;
+	if (r > 0) {
+		h.len = (uint32_t)r;
+		c->tx_cnt += (uint32_t)r;
+	} else {
+		/* EOF or a read error: no more data from the host side. */
+		c->in_eof = true;
+		c->shut_flags |= VIRTIO_VSOCK_SHUTDOWN_SEND;
+		h.flags = c->shut_flags;
+	}
+	rx_send(d, &h);
+}
+
+static void
+send_rsts(struct vsock_dev *d)
+{
+	struct virtio_vsock_hdr h;
+
+	while (d->n_rst && rx_chain(d)) {
+		d->n_rst--;
+		fill_hdr(d, &h, d->rst[d->n_rst].host_port, d->rst[d->n_rst].guest_port,
+			 VIRTIO_VSOCK_OP_RST);
+		rx_send(d, &h);
+	}
+}
+
+static void
+interrupt(struct vsock_dev *d)
+{
+	bool need = (d->rx_used && vq_wants_interrupt(&d->vdev.vq[RXQ])) ||
+		    (d->tx_used && vq_wants_interrupt(&d->vdev.vq[TXQ]));
+
+	d->rx_used = d->tx_used = false;
+	if (need)
+		virtio_interrupt(&d->vdev, VIRTIO_INT_USED);
+}
+
+/*
+ * Send what connections owe the guest while receive buffers last. Each
+ * pass serves one packet of one connection, then requeues it at the tail,
+ * so a busy stream cannot starve the others.
+ */
+static void
+flush_rx(struct vsock_dev *d)
+{
+	struct virtq *q = &d->vdev.vq[RXQ];
+	struct conn *c;
+
+	if (!q->ready)
+		return;
+	send_rsts(d);
+	while (d->sendq && virtio_live(&d->vdev) && vq_has_avail(q)) {
+		c = sendq_pop(d);
+		if (c->owe)
+			send_control(d, c);
+		else if (c->in_ready && can_read_host(c) && peer_credit(c))
+			send_data(d, c);
+		if (!c->closed) {
+			sendq_push(c);
+			conn_update_poll(c);
+		}
+	}
+	interrupt(d);
+}
+
+static void
+kick(struct ev *ev, uint32_t events)
+{
+	struct vsock_dev *d = ev->opaque;
+	uint64_t n;
+
+	(void)events;
+	(void)!read(ev->fd, &n, sizeof(n));
+	pthread_mutex_lock(&d->vdev.lock);
+	if (virtio_live(&d->vdev)) {
+		if (d->vdev.vq[TXQ].ready)
+			process_tx(d);
+		flush_rx(d);
+	}
+	pthread_mutex_unlock(&d->vdev.lock);
+}
+
+static void
+vsock_notify(struct virtio_dev *vdev, unsigned q)
+{
+	(void)vdev;
+	(void)q;
+}
+
+/* The driver reset the device: every connection is gone (5.10.6.6). */
+static void
+vsock_reset(struct virtio_dev *vdev)
+{
+	struct vsock_dev *d = (struct vsock_dev *)vdev;
+
+	for (unsigned h = 0; h < HASH_SIZE; h++)
+		while (d->hash[h])
+			conn_close(d->hash[h]);
+	d->n_rst = 0;
+}
+
+static const void *
+vsock_config(struct virtio_dev *vdev, uint32_t *len)
+{
+	struct vsock_dev *d = (struct vsock_dev *)vdev;
+
+	*len = sizeof(d->config);
+	return &d->config;
+}
+
+static const struct virtio_ops vsock_ops = {
+	.name = "vsock",
+	.device_id = VIRTIO_ID_VSOCK,
+	.features = 0,
+	.nqueues = 3,
+	.config = vsock_config,
+	.notify = vsock_notify,
+	.reset = vsock_reset,
+};
+
+/**
+ * vsock_create() - a vsock device for a guest with CID @guest_cid.
+ * @vm:        the VM.
+ * @loop:      the event loop the device's work runs on.
+ * @base:      MMIO window.
+ * @irq:       IOAPIC pin.
+ * @guest_cid: the guest's address, 3 or more.
+ *
+ * Return: the device, or NULL with errno set.
+ */
+struct vsock_dev *
+vsock_create(struct vm *vm, struct loop *loop, uint64_t base, unsigned irq,
+	     uint64_t guest_cid)
+{
+	struct vsock_dev *d = calloc(1, sizeof(*d));
+	int err;
+
+	if (!d)
+		return NULL;
+	d->loop = loop;
+	d->guest_cid = guest_cid;
+	d->config.guest_cid = guest_cid;
+	err = virtio_mmio_init(&d->vdev, &vsock_ops, vm, base, irq);
+	for (unsigned q = RXQ; !err && q <= TXQ; q++)
+		err = loop_add(loop, &d->kick_ev[q], EV_KICK, d->vdev.vq[q].kick_fd,
+			       EPOLLIN, kick, d);
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	return d;
+}
+
+/**
+ * vsock_expose() - let the guest connect, once, to host port @port.
+ * @d:      the device.
+ * @port:   the host port (CID 2).
+ * @in_fd:  host data for the guest is read here, or -1.
+ * @out_fd: data from the guest is written here, or -1.
+ *
+ * The fds stay capsa's; they are never closed here. Pollable fds must be
+ * non-blocking; regular files may block.
+ *
+ * Return: 0, or -ENOSPC.
+ */
+int
+vsock_expose(struct vsock_dev *d, uint32_t port, int in_fd, int out_fd)
+{
+	if (d->nports == MAX_PORTS)
+		return -ENOSPC;
+	d->ports[d->nports++] = (struct vsock_port){ port, in_fd, out_fd, false };
+	return 0;
+}
+
+/**
+ * vsock_flush() - write out what the guest sent and capsa still holds.
+ * @d:          the device; the VM has stopped.
+ * @timeout_ms: give up on an fd that takes no data for this long.
+ */
+void
+vsock_flush(struct vsock_dev *d, int timeout_ms)
+{
+	pthread_mutex_lock(&d->vdev.lock);
+	for (unsigned h = 0; h < HASH_SIZE; h++) {
+		for (struct conn *c = d->hash[h]; c; c = c->hnext) {
+			while (c->buf_len && !c->out_dead) {
+				struct pollfd p = { .fd = c->out_fd, .events = POLLOUT };
+
+				if (poll(&p, 1, timeout_ms) <= 0 || !drain_buf(c))
+					break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&d->vdev.lock);
+}

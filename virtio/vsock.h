@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vsock.h - virtio-vsock device: stream sockets between guest and host.
+ */
+#ifndef CAPSA_VSOCK_H
+#define CAPSA_VSOCK_H
+
+#include <stdint.h>
+
+struct vm;
+struct loop;
+struct vsock_dev;
+
+struct vsock_dev *vsock_create(struct vm *vm, struct loop *loop, uint64_t base,
+			       unsigned irq, uint64_t guest_cid);
+int vsock_expose(struct vsock_dev *d, uint32_t port, int in_fd, int out_fd);
+void vsock_flush(struct vsock_dev *d, int timeout_ms);
+
+#endif

@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: MIT
+/*
+ * options.c - table-driven parsing of capsa's command line.
+ *
+ * capsa [OPTIONS] -- COMMAND [ARG...]: options come first and `--` is
+ * required, so nothing in the command can ever be taken for an option.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+#include "util.h"
+
+struct option_def {
+	const char *lng;
+	char shrt;
+	const char *arg;	/* NULL: a flag without value */
+	int (*set)(struct capsa_config *cfg, char *val, char *err, unsigned errlen);
+	const char *help;
+	const char *example;
+};
+
+static int __attribute__((format(printf, 3, 4)))
+fail(char *err, unsigned errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/**
+ * strlist_add() - append a string (not copied).
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int
+strlist_add(struct strlist *l, char *s)
+{
+	char **v = realloc(l->v, (l->n + 2) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	v[l->n++] = s;
+	v[l->n] = NULL;
+	l->v = v;
+	return 0;
+}
+
+/* A size in MiB: plain, or with an M, G or T suffix. */
+static int
+set_memory(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
+{
+	static const struct { char suffix; uint64_t mib; } units[] = {
+		{ 'M', 1 }, { 'G', 1024 }, { 'T', 1024 * 1024 },
+	};
+	size_t len = strlen(val);
+	uint64_t v, mul = 1;
+	char num[32];
+
+	for (unsigned i = 0; len > 1 && i < ARRAY_SIZE(units); i++)
+		if ((val[len - 1] & ~0x20) == units[i].suffix) {
+			mul = units[i].mib;
+			len--;
+		}
+	if (len >= sizeof(num))
+		len = sizeof(num) - 1;
+	memcpy(num, val, len);
+	num[len] = 0;
+	if (parse_u64(num, 0, UINT64_MAX, &v) == -EINVAL)
+		return fail(err, errlen, "--memory %s: not a size in MiB (e.g. 512 or 2G)", val);
+	if (parse_u64(num, 0, MAX_MEMORY_MIB, &v) < 0 || v * mul < MIN_MEMORY_MIB ||
+	    v * mul > MAX_MEMORY_MIB)
+		return fail(err, errlen, "--memory %s: must be between %d MiB and %d GiB",
+			    val, MIN_MEMORY_MIB, MAX_MEMORY_MIB / 1024);
+	cfg->memory_mib = v * mul;
+	return 0;
+}
+
+static int
+set_cpus(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
+{
+	uint64_t v;
+	int r = parse_u64(val, 1, MAX_CPUS, &v);
+
+	if (r == -EINVAL)
+		return fail(err, errlen, "--cpus %s: not a number", val);
+	if (r < 0)
+		return fail(err, errlen, "--cpus %s: must be between 1 and %d", val, MAX_CPUS);
+	cfg->cpus = (unsigned)v;
+	return 0;
+}
+
+static int
+set_timeout(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
+{
+	if (parse_u64(val, 1, 1U << 30, &cfg->timeout_s) < 0)
+		return fail(err, errlen, "--timeout %s: not a number of seconds (1 or more)", val);
+	return 0;
+}
+
+/*
+ * KEY=VALUE, or KEY alone to pass the host's value on. The whole host
+ * environment is never passed: secrets must be let in by name.
+ */
+static int
+add_env(struct capsa_config *cfg, char *entry, const char *where, char *err, unsigned errlen)
+{
+	char *eq = strchr(entry, '='), *host;
+	size_t klen = eq ? (size_t)(eq - entry) : strlen(entry);
+
+	if (klen == 0)
+		return fail(err, errlen, "%s '%s': empty variable name", where, entry);
+	if (!eq) {
+		host = getenv(entry);
+		if (!host)
+			return fail(err, errlen, "%s %s: not set on the host (use %s=VALUE)",
+				    where, entry, entry);
+		entry = host - klen - 1;	/* "KEY=value" in the host's environ */
+	}
+	if (strlist_add(&cfg->env, entry) < 0)
+		return fail(err, errlen, "out of memory");
+	return 0;
+}
+
+static int
+set_env(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
+{
+	return add_env(cfg, val, "-e", err, errlen);
+}
+
+static int
+set_env_file(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
+{
+	FILE *f = fopen(val, "re");
+	char *line = NULL, where[300];
+	size_t cap = 0;
+	ssize_t n;
+	int lineno = 0, r = 0;
+
+	if (!f)
+		return fail(err, errlen, "--env-file %s: %s", val, strerror(errno));
+	while (r == 0 && (n = getline(&line, &cap, f)) >= 0) {
+		lineno++;
+		if (n && line[n - 1] == '\n')
+			line[--n] = 0;
+		if (n == 0 || line[0] == '#')
+			continue;
+		snprintf(where, sizeof(where), "--env-file %s:%d:", val, lineno);
+		r = add_env(cfg, strdup(line), where, err, errlen);
+	}
+	free(line);
+	fclose(f);
+	return r;
+}
+
+static int
+set_workdir(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
+{
+	if (val[0] != '/')
+		return fail(err, errlen, "-w %s: must be an absolute path in the guest", val);
+	cfg->workdir = val;
+	return 0;
+}
+
+#define FLAG(name, field, value) \
+	static int name(struct capsa_config *cfg, char *val, char *err, unsigned errlen) \
+	{ (void)val; (void)err; (void)errlen; cfg->field = value; return 0; }
+FLAG(set_verbose, verbose, true)
+FLAG(set_tty, tty, TTY_FORCE)
+FLAG(set_notty, tty, TTY_NEVER)
+FLAG(set_help, action, ACT_HELP)
+FLAG(set_version, action, ACT_VERSION)
+
+static const struct option_def options[] = {
+	{ "cpus", 'c', "N", set_cpus, "virtual CPUs (1-64, default 1)", "--cpus 2" },
+	{ "memory", 'm', "MIB", set_memory, "guest memory in MiB, or with a G suffix (default 512)",
+	  "--memory 2G" },
+	{ "env", 'e', "KEY[=VALUE]", set_env,
+	  "set a variable in the guest; KEY alone passes the host's value", "-e TERM -e DEBUG=1" },
+	{ "env-file", 0, "FILE", set_env_file, "read KEY=VALUE lines from FILE",
+	  "--env-file ./ci.env" },
+	{ "workdir", 'w', "DIR", set_workdir, "working directory in the guest", "-w /tmp" },
+	{ "timeout", 0, "SECONDS", set_timeout, "kill the command after SECONDS, exit 124",
+	  "--timeout 60" },
+	{ "tty", 't', NULL, set_tty, "give the command a terminal even if capsa has none", "-t" },
+	{ "no-tty", 'T', NULL, set_notty, "never give the command a terminal", "-T" },
+	{ "verbose", 'v', NULL, set_verbose, "show the guest kernel log and capsa's steps", "-v" },
+	{ "help", 'h', NULL, set_help, "show this help", "--help" },
+	{ "version", 0, NULL, set_version, "show the version", "--version" },
+};
+
+static const struct option_def *
+find_option(const char *a, char **inline_val)
+{
+	*inline_val = NULL;
+	if (a[0] == '-' && a[1] == '-') {
+		const char *eq = strchr(a + 2, '=');
+		size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+
+		for (unsigned i = 0; i < ARRAY_SIZE(options); i++)
+			if (strlen(options[i].lng) == len && !strncmp(options[i].lng, a + 2, len)) {
+				*inline_val = eq ? (char *)eq + 1 : NULL;
+				return &options[i];
+			}
+		return NULL;
+	}
+	for (unsigned i = 0; i < ARRAY_SIZE(options); i++)
+		if (a[0] == '-' && options[i].shrt && a[1] == options[i].shrt && !a[2])
+			return &options[i];
+	return NULL;
+}
+
+static int
+check_command(struct capsa_config *cfg, char *err, unsigned errlen)
+{
+	size_t total = 0;
+
+	if (cfg->argc == 0)
+		return fail(err, errlen, "no command after '--' (try: capsa -- uname -a)");
+	if (cfg->argv[0][0] == 0)
+		return fail(err, errlen, "the command name is empty");
+	for (int i = 0; i < cfg->argc; i++)
+		total += strlen(cfg->argv[i]) + 2;
+	for (unsigned i = 0; i < cfg->env.n; i++)
+		total += strlen(cfg->env.v[i]) + 2;
+	if (total > MAX_RUN_BYTES)
+		return fail(err, errlen, "arguments and environment too long (%zu bytes, at most %d)",
+			    total, MAX_RUN_BYTES);
+	return 0;
+}
+
+/**
+ * options_parse() - parse argv into @cfg.
+ * @cfg:    filled in, defaults first.
+ * @argc:   as main() got it.
+ * @argv:   as main() got it; strings are referenced, not copied.
+ * @err:    a one-line message on failure.
+ * @errlen: its size.
+ *
+ * Return: 0, or -1 with @err set.
+ */
+int
+options_parse(struct capsa_config *cfg, int argc, char **argv, char *err, unsigned errlen)
+{
+	int i;
+
+	*cfg = (struct capsa_config){ .memory_mib = DEFAULT_MEMORY_MIB, .cpus = 1 };
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		char *val;
+		const struct option_def *o = find_option(argv[i], &val);
+
+		if (!o && argv[i][0] == '-')
+			return fail(err, errlen, "unknown option '%s' (see capsa --help)", argv[i]);
+		if (!o)
+			return fail(err, errlen, "missing '--' before the command '%s' "
+				    "(usage: capsa [OPTIONS] -- COMMAND [ARG...])", argv[i]);
+		if (o->arg && !val && ++i == argc)
+			return fail(err, errlen, "option --%s needs a value: %s", o->lng, o->arg);
+		if (!o->arg && val)
+			return fail(err, errlen, "option --%s takes no value", o->lng);
+		if (o->set(cfg, o->arg && !val ? argv[i] : val, err, errlen) < 0)
+			return -1;
+		if (cfg->action != ACT_RUN)
+			return 0;
+	}
+	if (i == argc)
+		return fail(err, errlen, "missing '-- COMMAND' (usage: capsa [OPTIONS] -- COMMAND [ARG...])");
+	cfg->argv = argv + i + 1;
+	cfg->argc = argc - i - 1;
+	return check_command(cfg, err, errlen);
+}
+
+/**
+ * options_usage() - print the help: every option, a line and an example.
+ */
+void
+options_usage(void)
+{
+	printf("usage: capsa [OPTIONS] -- COMMAND [ARG...]\n\n"
+	       "Run COMMAND inside a KVM micro-VM and exit with its status.\n\n"
+	       "options:\n");
+	for (unsigned i = 0; i < ARRAY_SIZE(options); i++) {
+		const struct option_def *o = &options[i];
+		char left[64];
+
+		snprintf(left, sizeof(left), "%s%c%s--%s%s%s", o->shrt ? "-" : "",
+			 o->shrt ? o->shrt : ' ', o->shrt ? ", " : "  ", o->lng,
+			 o->arg ? " " : "", o->arg ? o->arg : "");
+		printf("  %-26s %s\n  %-26s   e.g. capsa %s -- ...\n", left, o->help, "", o->example);
+	}
+	printf("\nexit status: the command's; 128+N if it died of signal N; 124 timeout;\n"
+	       "125 capsa failed; 126 command not executable; 127 command not found.\n");
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * options.h - capsa's command line, parsed into a struct capsa_config.
+ */
+#ifndef CAPSA_OPTIONS_H
+#define CAPSA_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define DEFAULT_MEMORY_MIB 512
+#define MIN_MEMORY_MIB 64
+#define MAX_MEMORY_MIB (64 * 1024)
+#define MAX_CPUS 64
+#define MAX_RUN_BYTES (1024 * 1024)	/* argv + environment, as in the guest */
+
+enum tty_mode { TTY_AUTO, TTY_FORCE, TTY_NEVER };
+enum action { ACT_RUN, ACT_HELP, ACT_VERSION };
+
+struct strlist {
+	char **v;
+	unsigned n;
+};
+
+struct capsa_config {
+	enum action action;
+	uint64_t memory_mib;
+	unsigned cpus;
+	bool verbose;
+	enum tty_mode tty;
+	uint64_t timeout_s;		/* 0: none */
+	const char *workdir;
+	struct strlist env;		/* KEY=VALUE, in order; later wins */
+	char **argv;			/* the command */
+	int argc;
+};
+
+int options_parse(struct capsa_config *cfg, int argc, char **argv,
+		  char *err, unsigned errlen);
+void options_usage(void);
+int strlist_add(struct strlist *l, char *s);
+
+#endif

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vm.h - a KVM virtual machine: memory, in-kernel irqchip, vCPU threads and
+ * the address buses their exits are dispatched on.
+ */
+#ifndef CAPSA_VM_H
+#define CAPSA_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <linux/kvm.h>
+
+#include "bus.h"
+#include "mem.h"
+
+#define VM_MAX_CPUS 64
+
+/* Why the VM stopped; the first reason recorded wins. */
+enum vm_end {
+	VM_RUNNING,
+	VM_RESET,	/* the guest reset or powered off: the normal end */
+	VM_PANIC,	/* the guest kernel panicked */
+	VM_FAILED,	/* KVM or capsa could not go on */
+};
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+};
+
+struct vm {
+	int kvm_fd, fd;
+	struct guest_mem mem;
+	unsigned ncpus;
+	struct vcpu vcpus[VM_MAX_CPUS];
+	struct bus pio, mmio;
+	int end_fd;			/* eventfd: readable once the VM ended */
+	_Atomic int end;		/* enum vm_end */
+	char end_msg[160];
+	/* Called in each vCPU thread before its first KVM_RUN (the jail). */
+	int (*vcpu_init)(struct vcpu *);
+};
+
+int vm_create(struct vm *vm, uint64_t mem_bytes, unsigned ncpus);
+int vm_boot_cpu(struct vm *vm, uint64_t entry, uint64_t params);
+int vm_start(struct vm *vm);
+void vm_stop(struct vm *vm, enum vm_end why, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int vm_irq_line(struct vm *vm, unsigned irq, int level);
+
+void *vcpu_main(void *arg);
+
+#endif
