@@ -73,7 +73,15 @@ vm-test: capsa
 
 check: unit vm-test
 
+# The main job: `capsa -- uname -a`, through the emulated KVM host when this
+# machine's KVM cannot boot a guest.
+run: capsa
+	sh tests/vm/run-host.sh $(B) ./capsa t_uname
+
+# Each test tier may add its own rules (unit, fuzz, bench ...).
+-include $(wildcard tests/*/*.mk)
+
 clean:
 	rm -rf $(B)/obj $(B)/unit $(B)/init $(INITRD) capsa
 
-.PHONY: all unit vm-test check clean
+.PHONY: all unit vm-test check clean run
