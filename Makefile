@@ -32,11 +32,11 @@ $(B)/.deps: .ci/deps
 $(SECCOMP): jail/build-libseccomp.sh $(B)/.deps
 	sh jail/build-libseccomp.sh $(B)
 
-$(KERNEL): boot/guest.config boot/build-kernel.sh $(B)/.deps
+$(KERNEL): boot/guest.config boot/build-kernel.sh $(wildcard boot/patches/*.patch) $(B)/.deps
 	boot/build-kernel.sh $@ boot/guest.config
 
-$(B)/init: guest/init.c guest/proto.h $(SECCOMP)
-	$(CC) $(CFLAGS) -Os $(LDFLAGS) -o $@ guest/init.c
+$(B)/init: $(wildcard guest/*.c guest/*.h) $(SECCOMP)
+	$(CC) $(CFLAGS) -Os $(LDFLAGS) -o $@ $(wildcard guest/*.c)
 	strip $@
 
 # The base initramfs: the init and Debian's busybox-static with its applets.
@@ -75,7 +75,7 @@ check: unit vm-test
 
 # The main job: `capsa -- uname -a`, through the emulated KVM host when this
 # machine's KVM cannot boot a guest.
-run: capsa
+run: capsa $(VM_TEST_BINS)
 	sh tests/vm/run-host.sh $(B) ./capsa t_uname
 
 # Each test tier may add its own rules (unit, fuzz, bench ...).

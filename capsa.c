@@ -20,12 +20,13 @@
 #include <unistd.h>
 
 #include "boot/boot.h"
-#include "boot/cpio.h"
+#include "boot/payload.h"
 #include "guest/proto.h"
 #include "virtio/vsock.h"
 #include "vmm/loop.h"
 #include "vmm/options.h"
 #include "vmm/serial.h"
+#include "vmm/term.h"
 #include "vmm/util.h"
 #include "vmm/vm.h"
 
@@ -51,12 +52,15 @@ struct session {
 	int ctl_fd;			/* our end of the control stream */
 	int status;			/* the command's, once reported; else -1 */
 	bool ready;			/* the guest init reported in */
-	unsigned interrupts;		/* SIGINT/SIGTERM/SIGHUP received */
+	bool tty;			/* the command has a terminal */
+	unsigned rows, cols;
+	unsigned interrupts;		/* SIGINT/SIGTERM received */
 	double t0;
-	struct ev end_ev, ctl_ev, sig_ev, boot_ev;
+	struct ev end_ev, ctl_ev, sig_ev, boot_ev, timeout_ev, kill_ev;
 };
 
-static const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+/* Signals capsa handles through its signalfd; the first four are forwarded. */
+static const int loop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH };
 
 /* ---- host stdio ------------------------------------------------------- */
 
@@ -110,65 +114,27 @@ build_cmdline(const struct session *s, char *buf, size_t len)
 }
 
 static void
-run_record(struct cpio *c, char **rec, size_t *len, int tag, const char *v)
-{
-	size_t vl = strlen(v);
-	char *r = realloc(*rec, *len + vl + 2);
-
-	if (!r) {
-		c->err = -ENOMEM;
-		return;
-	}
-	r[*len] = (char)tag;
-	memcpy(r + *len + 1, v, vl + 1);
-	*len += vl + 2;
-	*rec = r;
-}
-
-/* The per-run initramfs piece: the run configuration, see guest/proto.h. */
-static void
-build_run_cpio(const struct session *s, struct cpio *c)
-{
-	const struct capsa_config *cfg = &s->cfg;
-	char *rec = NULL;
-	size_t len = 0;
-
-	run_record(c, &rec, &len, RUN_ENV, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-	run_record(c, &rec, &len, RUN_ENV, "HOME=/root");
-	run_record(c, &rec, &len, RUN_ENV, "HOSTNAME=capsa");
-	for (unsigned i = 0; i < cfg->env.n; i++)
-		run_record(c, &rec, &len, RUN_ENV, cfg->env.v[i]);
-	for (int i = 0; i < cfg->argc; i++)
-		run_record(c, &rec, &len, RUN_ARG, cfg->argv[i]);
-	run_record(c, &rec, &len, RUN_HOSTNAME, "capsa");
-	if (cfg->workdir)
-		run_record(c, &rec, &len, RUN_CWD, cfg->workdir);
-	cpio_add(c, ".capsa", 040700, NULL, 0);
-	cpio_add(c, RUN_CONFIG_PATH + 1, 0100600, rec, len);
-	cpio_finish(c);
-	free(rec);
-}
-
-static void
 load_guest(struct session *s)
 {
 	struct boot_info bi;
 	struct cpio run = { 0 };
-	char cmdline[BOOT_CMDLINE_MAX];
-	int err;
+	char cmdline[BOOT_CMDLINE_MAX], err[512];
+	int e;
 
 	build_cmdline(s, cmdline, sizeof(cmdline));
-	build_run_cpio(s, &run);
-	if (run.err)
-		die("cannot build the run configuration: %s", strerror(-run.err));
+	if (payload_build(&s->cfg, s->tty, s->rows, s->cols, &run, err, sizeof(err)) < 0)
+		die("%s", err);
 	struct boot_blob initrd[] = {
 		{ guest_initrd, (size_t)(guest_initrd_end - guest_initrd) },
 		{ run.buf, run.len },
 	};
-	err = boot_load_kernel(&s->vm.mem, guest_kernel, (size_t)(guest_kernel_end - guest_kernel),
-			       cmdline, initrd, ARRAY_SIZE(initrd), &bi);
-	if (err)
-		die("cannot load the guest kernel: %s", strerror(-err));
+	e = boot_load_kernel(&s->vm.mem, guest_kernel, (size_t)(guest_kernel_end - guest_kernel),
+			     cmdline, initrd, ARRAY_SIZE(initrd), &bi);
+	if (e == -ENOMEM)
+		die("the guest kernel and copied files do not fit in %llu MiB (see --memory)",
+		    (unsigned long long)s->cfg.memory_mib);
+	if (e)
+		die("cannot load the guest kernel: %s", strerror(-e));
 	free(run.buf);
 	if (boot_write_mptable(&s->vm.mem, s->cfg.cpus) < 0 ||
 	    vm_boot_cpu(&s->vm, bi.entry, bi.params) < 0)
@@ -210,20 +176,21 @@ build_vm(struct session *s)
 /* ---- event handlers ---------------------------------------------------- */
 
 static void
+send_ctl(struct session *s, uint32_t type, int32_t value)
+{
+	struct capsa_msg m = { type, value };
+
+	(void)!write(s->ctl_fd, &m, sizeof(m));
+}
+
+
+static void
 on_vm_end(struct ev *ev, uint32_t events)
 {
 	struct session *s = ev->opaque;
 
 	(void)events;
 	s->loop.done = true;
-}
-
-static void
-send_ctl(struct session *s, uint32_t type, int32_t value)
-{
-	struct capsa_msg m = { type, value };
-
-	(void)!write(s->ctl_fd, &m, sizeof(m));
 }
 
 static void
@@ -247,25 +214,66 @@ on_control(struct ev *ev, uint32_t events)
 	}
 }
 
+static void
+force_end(struct session *s, int status)
+{
+	s->status = status;
+	s->loop.done = true;
+}
+
+static void
+on_kill_after(struct ev *ev, uint32_t events)
+{
+	struct session *s = ev->opaque;
+
+	(void)events;
+	log_warn("the command did not end %llu s after the signal; stopping the VM",
+		 (unsigned long long)s->cfg.kill_after_s);
+	force_end(s, 128 + SIGKILL);
+}
+
+static int add_timer(struct session *s, struct ev *ev, uint64_t seconds, ev_fn fn);
+
 /*
  * SIGINT, SIGTERM, SIGHUP and SIGQUIT go to the command. A second SIGINT
- * (or SIGTERM) means the user really wants out: the VM is stopped.
+ * or SIGTERM means the user really wants out, and --kill-after bounds how
+ * long the command may take to obey: either way the VM is stopped.
+ * SIGWINCH carries the new terminal size to the guest's pty.
  */
 static void
 on_signal(struct ev *ev, uint32_t events)
 {
 	struct session *s = ev->opaque;
 	struct signalfd_siginfo si;
+	int sig;
 
 	(void)events;
 	while (read(ev->fd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo != SIGHUP && si.ssi_signo != SIGQUIT && ++s->interrupts > 1) {
-			s->status = 128 + (int)si.ssi_signo;
-			s->loop.done = true;
+		sig = (int)si.ssi_signo;
+		if (sig == SIGWINCH) {
+			if (s->tty && term_size(&s->rows, &s->cols))
+				send_ctl(s, MSG_WINSIZE, (int32_t)(s->rows << 16 | s->cols));
+			continue;
+		}
+		if ((sig == SIGINT || sig == SIGTERM) && ++s->interrupts > 1) {
+			force_end(s, 128 + sig);
 			return;
 		}
-		send_ctl(s, MSG_SIGNAL, (int32_t)si.ssi_signo);
+		send_ctl(s, MSG_SIGNAL, sig);
+		if (s->cfg.kill_after_s && !s->kill_ev.fn &&
+		    add_timer(s, &s->kill_ev, s->cfg.kill_after_s, on_kill_after) < 0)
+			log_warn("cannot arm --kill-after: %s", strerror(errno));
 	}
+}
+
+static void
+on_timeout(struct ev *ev, uint32_t events)
+{
+	struct session *s = ev->opaque;
+
+	(void)events;
+	log_info("--timeout %llu s expired", (unsigned long long)s->cfg.timeout_s);
+	force_end(s, EXIT_TIMEOUT);
 }
 
 static void
@@ -278,9 +286,9 @@ on_boot_deadline(struct ev *ev, uint32_t events)
 }
 
 static int
-add_timer(struct session *s, struct ev *ev, unsigned seconds, ev_fn fn)
+add_timer(struct session *s, struct ev *ev, uint64_t seconds, ev_fn fn)
 {
-	struct itimerspec t = { .it_value = { .tv_sec = seconds } };
+	struct itimerspec t = { .it_value = { .tv_sec = (time_t)seconds } };
 	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 
 	if (fd < 0 || timerfd_settime(fd, 0, &t, NULL) < 0)
@@ -295,14 +303,15 @@ watch_events(struct session *s)
 	int sfd;
 
 	sigemptyset(&set);
-	for (unsigned i = 0; i < ARRAY_SIZE(forwarded_signals); i++)
-		sigaddset(&set, forwarded_signals[i]);
+	for (unsigned i = 0; i < ARRAY_SIZE(loop_signals); i++)
+		sigaddset(&set, loop_signals[i]);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0 ||
 	    loop_add(&s->loop, &s->end_ev, EV_VM_END, s->vm.end_fd, EPOLLIN, on_vm_end, s) < 0 ||
 	    loop_add(&s->loop, &s->ctl_ev, EV_CONTROL, s->ctl_fd, EPOLLIN, on_control, s) < 0 ||
 	    loop_add(&s->loop, &s->sig_ev, EV_SIGNAL, sfd, EPOLLIN, on_signal, s) < 0 ||
-	    add_timer(s, &s->boot_ev, BOOT_DEADLINE_S, on_boot_deadline) < 0)
+	    add_timer(s, &s->boot_ev, BOOT_DEADLINE_S, on_boot_deadline) < 0 ||
+	    (s->cfg.timeout_s && add_timer(s, &s->timeout_ev, s->cfg.timeout_s, on_timeout) < 0))
 		die("cannot set up the event loop: %s", strerror(errno));
 }
 
@@ -317,10 +326,31 @@ block_signals(void)
 	sigset_t set;
 
 	sigemptyset(&set);
-	for (unsigned i = 0; i < ARRAY_SIZE(forwarded_signals); i++)
-		sigaddset(&set, forwarded_signals[i]);
+	for (unsigned i = 0; i < ARRAY_SIZE(loop_signals); i++)
+		sigaddset(&set, loop_signals[i]);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+/*
+ * The command gets a terminal when capsa has one on stdin and stdout (or
+ * with -t). Then the host terminal goes raw until capsa exits: keys,
+ * Ctrl-C included, are bytes for the guest's pty.
+ */
+static void
+setup_tty(struct session *s)
+{
+	bool have = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+
+	s->tty = s->cfg.tty == TTY_FORCE || (s->cfg.tty == TTY_AUTO && have);
+	if (!s->tty)
+		return;
+	if (!term_size(&s->rows, &s->cols)) {
+		s->rows = 24;
+		s->cols = 80;
+	}
+	if (isatty(STDIN_FILENO) && term_raw(STDIN_FILENO) < 0)
+		die("cannot put the terminal in raw mode: %s", strerror(errno));
 }
 
 /* ---- the end ----------------------------------------------------------- */
@@ -370,6 +400,7 @@ main(int argc, char **argv)
 	}
 	log_verbose = s.cfg.verbose;
 	block_signals();
+	setup_tty(&s);
 	build_vm(&s);
 	watch_events(&s);
 	if (vm_start(&s.vm) < 0)

@@ -1,23 +1,33 @@
 #!/bin/sh
 # build-kernel.sh OUT FRAGMENT... - build the guest bzImage from Debian's
-# linux-source-6.1: tinyconfig plus the committed fragments.
+# linux-source-6.1, with boot/patches/*.patch applied: tinyconfig plus the
+# committed fragments.
 #
 # The kernel takes minutes to build, so the result is cached next to OUT and
-# keyed by the hash of the fragments: touching them without changing their
-# content, or a fresh clone reusing a build directory, rebuilds nothing.
+# keyed by the hash of the fragments and patches: touching them without
+# changing their content, or a fresh clone reusing a build directory,
+# rebuilds nothing.
 set -eu
 out=$1; shift
 dir=$(dirname "$out")
 src=$dir/linux-source-6.1
 obj=$dir/kobj-$(basename "$out")
-key=$(cat "$@" | sha256sum | cut -c1-16)
+patches=$(ls "$(dirname "$0")"/patches/*.patch 2>/dev/null || true)
+key=$(cat "$@" $patches | sha256sum | cut -c1-16)
+pkey=$(cat /dev/null $patches | sha256sum | cut -c1-16)
 
 if [ -f "$out" ] && [ "$(cat "$out.key" 2>/dev/null)" = "$key" ]; then
 	touch "$out"
 	exit 0
 fi
-if [ ! -f "$src/Makefile" ]; then
+# A source tree patched differently is unpacked afresh.
+if [ ! -f "$src/Makefile" ] || [ "$(cat "$src/.capsa-patches" 2>/dev/null)" != "$pkey" ]; then
+	rm -rf "$src"
 	tar -C "$dir" -xf /usr/src/linux-source-6.1.tar.xz
+	for p in $patches; do
+		patch -s -p1 -d "$src" <"$p"
+	done
+	echo "$pkey" >"$src/.capsa-patches"
 fi
 mkdir -p "$obj"
 make -s -C "$src" O="$(realpath "$obj")" tinyconfig >/dev/null

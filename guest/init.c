@@ -3,15 +3,19 @@
  * init.c - PID 1 inside the capsa guest.
  *
  * Mounts the basic filesystems, reads the run configuration capsa put in
- * the initramfs, connects the control and stdio streams to the host over
- * vsock, runs the command with those streams as its stdin/stdout/stderr,
- * reaps every child, and reports the command's exit status. capsa ends
- * the VM when the status arrives; rebooting is only the fallback.
+ * the initramfs, puts copied files in place, connects the control and
+ * stdio streams to the host over vsock, runs the command, reaps every
+ * child, and reports the command's exit status. capsa ends the VM when the
+ * status arrives; rebooting is only the fallback.
+ *
+ * Without a terminal the command's stdin, stdout and stderr are the vsock
+ * streams themselves (no copy in the guest). With one, they are a pty and
+ * init pumps bytes between its master and the streams.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <net/if.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,20 +28,26 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 #include <linux/vm_sockets.h>
 
+#include "init.h"
 #include "proto.h"
 
 #define MAX_ARGS 65536
+#define MAX_COPIES 256
 #define FALLBACK_REBOOT_MS 10000
 
 struct run {
 	char *argv[MAX_ARGS + 1];
 	char *envp[MAX_ARGS + 1];
+	const char *copies[MAX_COPIES];
 	const char *cwd;
 	const char *hostname;
-	int nargs, nenv;
+	int nargs, nenv, ncopies;
+	bool tty;
+	unsigned rows, cols;
 };
 
 static int ctrl_fd = -1, err_fd = 2;
@@ -53,7 +63,6 @@ say(const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-
 	if (n > 0)
 		(void)!write(err_fd, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 }
@@ -119,6 +128,23 @@ read_file(const char *path, size_t *len)
 	return buf;
 }
 
+static void
+add_record(struct run *r, int tag, const char *v)
+{
+	if (tag == RUN_ARG && r->nargs < MAX_ARGS)
+		r->argv[r->nargs++] = (char *)v;
+	else if (tag == RUN_ENV && r->nenv < MAX_ARGS)
+		r->envp[r->nenv++] = (char *)v;
+	else if (tag == RUN_COPY && r->ncopies < MAX_COPIES)
+		r->copies[r->ncopies++] = v;
+	else if (tag == RUN_CWD)
+		r->cwd = v;
+	else if (tag == RUN_HOSTNAME)
+		r->hostname = v;
+	else if (tag == RUN_TTY)
+		r->tty = sscanf(v, "%ux%u", &r->rows, &r->cols) == 2;
+}
+
 static int
 load_run(struct run *r)
 {
@@ -130,18 +156,32 @@ load_run(struct run *r)
 	if (!buf)
 		return -1;
 	unlink(RUN_CONFIG_PATH);
-	rmdir("/.capsa");
-	while ((v = run_next(buf, len, &pos, &tag))) {
-		if (tag == RUN_ARG && r->nargs < MAX_ARGS)
-			r->argv[r->nargs++] = (char *)v;
-		else if (tag == RUN_ENV && r->nenv < MAX_ARGS)
-			r->envp[r->nenv++] = (char *)v;
-		else if (tag == RUN_CWD)
-			r->cwd = v;
-		else if (tag == RUN_HOSTNAME)
-			r->hostname = v;
-	}
+	while ((v = run_next(buf, len, &pos, &tag)))
+		add_record(r, tag, v);
 	return r->nargs ? 0 : -1;
+}
+
+/* --copy: RUN_COPY_DIR/N goes to its guest path. */
+static int
+place_copies(const struct run *r)
+{
+	char src[64];
+	unsigned n;
+	int off;
+
+	for (int i = 0; i < r->ncopies; i++) {
+		const char *dst;
+
+		if (sscanf(r->copies[i], "%u:%n", &n, &off) != 1 || r->copies[i][off] != '/')
+			continue;
+		dst = r->copies[i] + off;
+		snprintf(src, sizeof(src), RUN_COPY_DIR "/%u", n);
+		if (mkdir_parents(dst) < 0 || copy_tree(src, dst) < 0) {
+			say("capsa: --copy to %s: %s\n", dst, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* Only the loopback interface is up unless capsa configured a network. */
@@ -169,30 +209,31 @@ connect_host(unsigned port)
 	int s = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		say("capsa-init: cannot reach the host on vsock port %s: %s\n",
-		    port == PORT_CONTROL ? "control" : "stdio", strerror(errno));
+		say("capsa-init: cannot reach the host over vsock (port %#x): %s\n",
+		    port, strerror(errno));
 		finish(125);
 	}
 	return s;
 }
 
 /*
- * The child: its own session, stdio on the streams, the configured
- * environment and directory, then exec. On failure the errno goes back to
- * init through @report (close-on-exec, so a successful exec closes it).
+ * The child: its own session, stdio on the streams (or the pty), the
+ * configured environment and directory, then exec. On failure the errno
+ * goes back to init through @report (close-on-exec, so a successful exec
+ * closes it).
  */
 static void __attribute__((noreturn))
-run_child(struct run *r, const int fds[3], int report)
+run_child(struct run *r, const int fds[3], const char *slave, int report)
 {
 	int e;
 
 	setsid();
-	for (int i = 0; i < 3; i++)
-		if (dup2(fds[i], i) < 0)
-			_exit(125);
 	for (int i = 0; i < NSIG; i++)
 		signal(i, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &(sigset_t){ 0 }, NULL);
+	if (slave ? tty_attach(slave) < 0 :
+	    dup2(fds[0], 0) < 0 || dup2(fds[1], 1) < 0 || dup2(fds[2], 2) < 0)
+		_exit(125);
 	if (r->cwd && chdir(r->cwd) < 0) {
 		e = -errno;
 		(void)!write(report, &e, sizeof(e));
@@ -215,7 +256,7 @@ exec_result(int report, const struct run *r)
 	if (read(report, &e, sizeof(e)) != sizeof(e))
 		return 0;
 	if (e < 0) {
-		say("capsa: %s: %s\n", r->cwd, strerror(-e));
+		say("capsa: -w %s: %s\n", r->cwd, strerror(-e));
 		return 125;
 	}
 	if (e == ENOENT) {
@@ -226,51 +267,128 @@ exec_result(int report, const struct run *r)
 	return 126;
 }
 
+struct session {
+	pid_t child;
+	int sfd;		/* signalfd for SIGCHLD */
+	int master;		/* pty master, or -1 */
+	struct pump to_tty, from_tty;
+};
+
 static void
-on_control(int fd, pid_t child)
+on_control(struct session *s)
 {
 	struct capsa_msg m;
-	ssize_t n = read(fd, &m, sizeof(m));
+	ssize_t n = read(ctrl_fd, &m, sizeof(m));
+	pid_t fg;
 
 	if (n == 0)
 		finish(125);	/* capsa is gone */
-	if (n == sizeof(m) && m.type == MSG_SIGNAL && m.value > 0 && m.value < NSIG)
-		kill(-child, m.value);
+	if (n != sizeof(m))
+		return;
+	if (m.type == MSG_WINSIZE && s->master >= 0)
+		tty_resize(s->master, (uint32_t)m.value);
+	if (m.type != MSG_SIGNAL || m.value <= 0 || m.value >= NSIG)
+		return;
+	/* On a terminal the signal is for the foreground job, as from the keyboard. */
+	fg = s->master >= 0 ? tcgetpgrp(s->master) : -1;
+	kill(fg > 0 ? -fg : -s->child, m.value);
 }
 
-/* Reap every child (init inherits orphans); return the command's status. */
 static int
-wait_command(pid_t child, int sfd)
+reap(pid_t child, bool *done)
 {
-	struct pollfd p[2] = { { .fd = sfd, .events = POLLIN },
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		if (pid == child) {
+			*done = true;
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		}
+	return 0;
+}
+
+/* Reap every child (init inherits orphans) and pump the pty, if any. */
+static int
+wait_command(struct session *s)
+{
+	struct pollfd p[6] = { { .fd = s->sfd, .events = POLLIN },
 			       { .fd = ctrl_fd, .events = POLLIN } };
+	bool done = false;
+	int status = reap(s->child, &done);
 
-	for (;;) {
+	while (!done) {
 		struct signalfd_siginfo si;
-		int status;
-		pid_t pid;
 
-		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-			if (pid == child)
-				return WIFEXITED(status) ? WEXITSTATUS(status)
-						       : 128 + WTERMSIG(status);
-		if (poll(p, 2, -1) < 0)
+		if (s->master >= 0) {
+			pump_events(&s->to_tty, &p[2], &p[3]);
+			pump_events(&s->from_tty, &p[4], &p[5]);
+		}
+		if (poll(p, s->master >= 0 ? 6 : 2, -1) < 0)
 			continue;
 		if (p[0].revents)
-			(void)!read(sfd, &si, sizeof(si));
+			(void)!read(s->sfd, &si, sizeof(si));
 		if (p[1].revents)
-			on_control(ctrl_fd, child);
+			on_control(s);
+		if (s->master >= 0) {
+			pump_io(&s->to_tty, p[2].revents, p[3].revents);
+			if (!pump_io(&s->from_tty, p[4].revents, p[5].revents))
+				s->from_tty.in_eof = true;	/* capsa's stdout is gone */
+		}
+		status = reap(s->child, &done);
 	}
+	if (s->master >= 0)
+		pump_drain(&s->from_tty);
+	return status;
+}
+
+static void
+start_pumps(struct session *s, const int fds[3])
+{
+	s->to_tty = (struct pump){ .in = fds[0], .out = s->master, .eof_byte = 4 };
+	s->from_tty = (struct pump){ .in = s->master, .out = fds[1] };
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	fcntl(fds[1], F_SETFL, O_NONBLOCK);
+}
+
+static pid_t
+spawn(struct run *r, struct session *s, const int fds[3])
+{
+	char slave[32];
+	int report[2], status;
+	sigset_t chld;
+	pid_t child;
+
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	s->sfd = signalfd(-1, &chld, SFD_CLOEXEC);
+	s->master = r->tty ? tty_open(r->rows, r->cols, slave) : -1;
+	if (pipe2(report, O_CLOEXEC) < 0 || s->sfd < 0 || (r->tty && s->master < 0) ||
+	    (child = fork()) < 0) {
+		say("capsa-init: cannot start the command: %s\n", strerror(errno));
+		finish(125);
+	}
+	if (child == 0)
+		run_child(r, fds, r->tty ? slave : NULL, report[1]);
+	close(report[1]);
+	status = exec_result(report[0], r);
+	close(report[0]);
+	if (status) {
+		waitpid(child, NULL, 0);
+		finish(status);
+	}
+	return child;
 }
 
 int
 main(void)
 {
 	static struct run r;
-	int fds[3], report[2], sfd, status;
-	sigset_t chld;
-	pid_t child;
+	struct session s = { 0 };
+	int fds[3];
 
+	umask(0);
 	mount_basics();
 	if (load_run(&r) < 0) {
 		say("capsa-init: no run configuration\n");
@@ -284,26 +402,18 @@ main(void)
 	fds[1] = connect_host(PORT_STDOUT);
 	fds[2] = err_fd = connect_host(PORT_STDERR);
 	send_msg(MSG_READY, 0);
-
-	sigemptyset(&chld);
-	sigaddset(&chld, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &chld, NULL);
-	sfd = signalfd(-1, &chld, SFD_CLOEXEC);
-	if (pipe2(report, O_CLOEXEC) < 0 || sfd < 0 || (child = fork()) < 0) {
-		say("capsa-init: cannot start the command: %s\n", strerror(errno));
+	if (place_copies(&r) < 0)
 		finish(125);
+	umask(022);
+
+	s.child = spawn(&r, &s, fds);
+	if (s.master >= 0) {
+		start_pumps(&s, fds);
+	} else {
+		close(fds[0]);
+		close(fds[1]);
 	}
-	if (child == 0)
-		run_child(&r, fds, report[1]);
-	close(report[1]);
-	status = exec_result(report[0], &r);
-	close(fds[0]);
-	close(fds[1]);
 	close(fds[2]);
 	err_fd = 2;
-	if (status) {
-		waitpid(child, NULL, 0);
-		finish(status);
-	}
-	finish(wait_command(child, sfd));
+	finish(wait_command(&s));
 }

@@ -25,7 +25,10 @@ enum run_tag {
 	RUN_CWD = 'w',		/* working directory */
 	RUN_HOSTNAME = 'h',
 	RUN_TTY = 't',		/* "ROWSxCOLS": give the command a pty */
+	RUN_COPY = 'c',		/* "N:PATH": move RUN_COPY_DIR/N to PATH */
 };
+
+#define RUN_COPY_DIR "/.capsa/copy"
 
 #define HOST_CID 2
 #define CAPSA_PORT_BASE 0x43500000U	/* far from ports users pick */

@@ -29,8 +29,10 @@ struct capsa_config {
 	bool verbose;
 	enum tty_mode tty;
 	uint64_t timeout_s;		/* 0: none */
+	uint64_t kill_after_s;		/* after a forwarded signal; 0: never */
 	const char *workdir;
 	struct strlist env;		/* KEY=VALUE, in order; later wins */
+	struct strlist copies;		/* HOST_PATH[:GUEST_PATH] */
 	char **argv;			/* the command */
 	int argc;
 };
@@ -39,5 +41,6 @@ int options_parse(struct capsa_config *cfg, int argc, char **argv,
 		  char *err, unsigned errlen);
 void options_usage(void);
 int strlist_add(struct strlist *l, char *s);
+int shebang_split(const char *line, struct strlist *words, char *err, unsigned errlen);
 
 #endif

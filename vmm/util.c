@@ -3,6 +3,7 @@
  * util.c - logging, number parsing and I/O helpers.
  */
 #include <errno.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -148,5 +149,60 @@ write_all(int fd, const void *buf, size_t len)
 		p += n;
 		len -= (size_t)n;
 	}
+	return 0;
+}
+
+/* Drop "." and ".." components and repeated slashes from an absolute path. */
+static void
+normalize(char *path)
+{
+	char *out = path, *in = path;
+
+	while (*in) {
+		while (*in == '/')
+			in++;
+		char *end = strchrnul(in, '/');
+		size_t n = (size_t)(end - in);
+
+		if (n == 0 || (n == 1 && in[0] == '.')) {
+			/* nothing */
+		} else if (n == 2 && in[0] == '.' && in[1] == '.') {
+			while (out > path && *--out != '/')
+				;
+		} else {
+			*out++ = '/';
+			memmove(out, in, n);
+			out += n;
+		}
+		in = end;
+	}
+	if (out == path)
+		*out++ = '/';
+	*out = 0;
+}
+
+/**
+ * path_absolute() - @path made absolute (against the working directory)
+ * and free of "." and ".." components, without resolving symlinks.
+ * @path: any path.
+ * @out:  the result.
+ * @len:  size of @out.
+ *
+ * Return: 0, or -ENAMETOOLONG.
+ */
+int
+path_absolute(const char *path, char *out, size_t len)
+{
+	char cwd[PATH_MAX];
+
+	if (path[0] == '/') {
+		if (strlen(path) >= len)
+			return -ENAMETOOLONG;
+		strcpy(out, path);
+	} else if (!getcwd(cwd, sizeof(cwd)) ||
+		   (size_t)snprintf(out, len, "%s/%s", cwd, path) >= len) {
+		return -ENAMETOOLONG;
+	}
+	normalize(out);
 	return 0;
 }

@@ -38,5 +38,6 @@ double now_ms(void);
 
 int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int write_all(int fd, const void *buf, size_t len);
+int path_absolute(const char *path, char *out, size_t len);
 
 #endif

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * init.h - the parts of the guest init.
+ */
+#ifndef CAPSA_INIT_H
+#define CAPSA_INIT_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Bytes moving from one fd to another through a small buffer. */
+struct pump {
+	int in, out;
+	bool in_eof;
+	char eof_byte;		/* sent on once input ends (^D for a pty), or 0 */
+	size_t len, off;
+	char buf[16384];
+};
+
+int tty_open(unsigned rows, unsigned cols, char *slave);
+int tty_attach(const char *slave);
+void tty_resize(int master, uint32_t rows_cols);
+void pump_events(const struct pump *p, struct pollfd *in, struct pollfd *out);
+bool pump_io(struct pump *p, bool can_in, bool can_out);
+void pump_drain(struct pump *p);
+
+int copy_tree(const char *src, const char *dst);
+int mkdir_parents(const char *path);
+
+#endif

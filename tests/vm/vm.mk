@@ -1,0 +1,9 @@
+# Helpers the VM tests run next to capsa (static, so they work in the
+# emulated KVM host too).
+VM_TEST_BINS := $(patsubst tests/vm/%.c,$(B)/tests-bin/%,$(wildcard tests/vm/*.c))
+
+$(B)/tests-bin/%: tests/vm/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -static -o $@ $<
+
+vm-test: $(VM_TEST_BINS)

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * term.h - the host terminal: raw mode while the guest owns it, restored
+ * on every way out of capsa.
+ */
+#ifndef CAPSA_TERM_H
+#define CAPSA_TERM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+int term_raw(int fd);
+void term_restore(void);
+bool term_size(unsigned *rows, unsigned *cols);
+
+#endif
