@@ -11,7 +11,8 @@
 
 UNIT_DIR   := $(B)/unit
 UNIT_NAMES := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/t_*.c))
-UNIT_DEPS  := tests/unit/fake.c $(wildcard tests/unit/*.h)
+UNIT_HELP  := tests/unit/fake.c tests/unit/drv.c tests/unit/vsenv.c
+UNIT_DEPS  := $(UNIT_HELP) $(wildcard tests/unit/*.h)
 UNIT_LINK  := -Wl,--wrap=ioctl
 
 # musl: the objects capsa itself is linked from.
@@ -25,7 +26,7 @@ $(UNIT_MUSL_LIB): $(filter-out $(B)/obj/capsa.o,$(OBJS))
 $(UNIT_DIR)/musl/%: tests/unit/%.c $(UNIT_DEPS) $(UNIT_MUSL_LIB)
 	@echo "  CC      $@"
 	@$(CC) $(CFLAGS) -I. -Itests/unit $(LDFLAGS) $(UNIT_LINK) -o $@ \
-		$< tests/unit/fake.c $(UNIT_MUSL_LIB) $(SECCOMP)
+		$< $(UNIT_HELP) $(UNIT_MUSL_LIB) $(SECCOMP)
 
 # clang-14 + glibc, sanitized: the product's logic (not the jail, which
 # needs a glibc libseccomp) rebuilt with the same warnings.
@@ -50,7 +51,7 @@ $(UNIT_ASAN_LIB): $(ASAN_OBJS)
 $(UNIT_DIR)/asan/%: tests/unit/%.c $(UNIT_DEPS) $(UNIT_ASAN_LIB)
 	@echo "  CLANG   $@"
 	@$(ASAN_CC) $(ASAN_CFLAGS) -I. -Itests/unit $(UNIT_LINK) -o $@ \
-		$< tests/unit/fake.c $(UNIT_ASAN_LIB) -lpthread
+		$< $(UNIT_HELP) $(UNIT_ASAN_LIB) -lpthread
 
 # Run every test of one build; its TAP goes to $(UNIT_DIR)/<build>/<test>.log
 # and one line per test to the terminal. Fails when any test failed.
