@@ -31,7 +31,7 @@ check_header(const uint8_t *image, size_t len, struct setup_header *hdr)
 {
 	size_t setup_len;
 
-	if (len < 0x250)
+	if (len < HDR_OFFSET + sizeof(*hdr))
 		return -ENOEXEC;
 	memcpy(hdr, image + HDR_OFFSET, sizeof(*hdr));
 	if (hdr->boot_flag != 0xAA55 || hdr->header != HDR_MAGIC ||
