@@ -157,6 +157,8 @@ set_env_file(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 		snprintf(where, sizeof(where), "--env-file %s:%d:", val, lineno);
 		r = add_env(cfg, strdup(line), where, err, errlen);
 	}
+	if (r == 0 && ferror(f))	/* a directory, an I/O error */
+		r = fail(err, errlen, "--env-file %s: %s", val, strerror(errno));
 	free(line);
 	fclose(f);
 	return r;
