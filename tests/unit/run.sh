@@ -4,6 +4,7 @@
 set -u
 # Sanitizer reports end the program with status 99 (the asan build).
 export ASAN_OPTIONS=detect_leaks=1:exitcode=99
+export LSAN_OPTIONS=suppressions=$(dirname "$0")/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=99
 build=$1
 shift
