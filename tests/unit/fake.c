@@ -25,12 +25,15 @@ __wrap_ioctl(int fd, unsigned long req, ...)
 	va_end(ap);
 	if (fd != FAKE_VM_FD)
 		return __real_ioctl(fd, req, arg);
-	if (req == KVM_IRQFD && fake_wiring.n_irqfd < FAKE_MAX_WIRES) {
-		fake_wiring.irqfd[fake_wiring.n_irqfd++] = *(struct kvm_irqfd *)arg;
+	/* Recorded while there is room (tests look at the first few). */
+	if (req == KVM_IRQFD) {
+		if (fake_wiring.n_irqfd < FAKE_MAX_WIRES)
+			fake_wiring.irqfd[fake_wiring.n_irqfd++] = *(struct kvm_irqfd *)arg;
 		return 0;
 	}
-	if (req == KVM_IOEVENTFD && fake_wiring.n_ioeventfd < FAKE_MAX_WIRES) {
-		fake_wiring.ioeventfd[fake_wiring.n_ioeventfd++] = *(struct kvm_ioeventfd *)arg;
+	if (req == KVM_IOEVENTFD) {
+		if (fake_wiring.n_ioeventfd < FAKE_MAX_WIRES)
+			fake_wiring.ioeventfd[fake_wiring.n_ioeventfd++] = *(struct kvm_ioeventfd *)arg;
 		return 0;
 	}
 	errno = ENOTTY;

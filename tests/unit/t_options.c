@@ -77,6 +77,8 @@ static const struct bad bad[] = {
 	{ { "--cpus", "1000", "--", "x" }, "must be between 1 and 64" },
 	{ { "--cpus", "99999999999999999999", "--", "x" }, "must be between 1 and 64" },
 	{ { "--cpus", "abc", "--", "x" }, "--cpus abc: not a number" },
+	{ { "--cpus", "99999999999999999999x", "--", "x" }, "not a number" },
+	{ { "--memory", "99999999999999999999xG", "--", "x" }, "not a size" },
 	{ { "--cpus", "-1", "--", "x" }, "not a number" },
 	{ { "--cpus", "", "--", "x" }, "not a number" },
 	{ { "--cpus", "2x", "--", "x" }, "not a number" },
@@ -247,6 +249,9 @@ test_parse_u64(void)
 		{ "0x1", 0, 10, -EINVAL, 0 },
 		{ "1e3", 0, 10000, -EINVAL, 0 },
 		{ "1\n", 0, 10, -EINVAL, 0 },
+		/* fuzz_size: a non-digit after an overflow is still not a number */
+		{ "99999999999999999999x", 0, UINT64_MAX, -EINVAL, 0 },
+		{ "850000000000000000000$0", 0, 10, -EINVAL, 0 },
 		{ "\xff", 0, 10, -EINVAL, 0 },
 	};
 

@@ -63,6 +63,14 @@ vsenv_init(struct vsenv *e, uint64_t ram)
 	return 0;
 }
 
+/* Free what loop_free_later() deferred to the end of a batch. */
+static void
+bury(struct vsenv *e)
+{
+	while (e->loop.n_dead)
+		free(e->loop.graveyard[--e->loop.n_dead]);
+}
+
 /*
  * Serve every event that is ready, and what that makes ready, until the
  * loop is idle: loop_run()'s dispatch, without blocking. (loop_run() itself
@@ -85,11 +93,10 @@ vsenv_pump(struct vsenv *e)
 
 			ev->fn(ev, evs[i].events);
 		}
-		/* What loop_free_later() deferred to the end of the batch. */
-		while (e->loop.n_dead)
-			free(e->loop.graveyard[--e->loop.n_dead]);
+		bury(e);
 		batches++;
 	}
+	bury(e);	/* register writes free connections outside any batch */
 	return batches;
 }
 
