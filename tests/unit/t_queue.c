@@ -220,6 +220,36 @@ test_pop_bad(void)
 	CHECK_INT(vq_pop(&q, &mem, &c), 1, "avail idx exactly queue size ahead is fine");
 }
 
+/*
+ * The largest queue: a chain may use every descriptor once, and a loop
+ * through all of them must end as an error before the chain's iov array
+ * (VQ_MAX_SIZE entries) overflows into what follows it.
+ */
+static void
+test_max_chain(void)
+{
+	static struct {
+		struct vq_chain c;
+		uint8_t after[64];
+	} s;
+	static const uint8_t untouched[64] = { [0 ... 63] = 0x5a };
+
+	for (int loop = 0; loop < 2; loop++) {
+		setup(VQ_MAX_SIZE);
+		memset(s.after, 0x5a, sizeof(s.after));
+		for (unsigned i = 0; i < VQ_MAX_SIZE; i++)
+			desc((uint16_t)i, BUF + i, 1,
+			     loop || i + 1 < VQ_MAX_SIZE ? VRING_DESC_F_NEXT : 0,
+			     (uint16_t)((i + 1) % VQ_MAX_SIZE));
+		post(0);
+		CHECK_INT(vq_pop(&q, &mem, &s.c), loop ? -EINVAL : VQ_MAX_SIZE,
+			  loop ? "a loop through all %u descriptors" : "a chain of all %u descriptors",
+			  VQ_MAX_SIZE);
+		CHECK_MEM(s.after, untouched, sizeof(untouched),
+			  "%s: nothing written past the chain's iov array", loop ? "loop" : "chain");
+	}
+}
+
 /* Indices are free-running 16-bit counters; slots are taken modulo size. */
 static void
 test_wrap(void)
@@ -309,6 +339,7 @@ main(void)
 	test_enable();
 	test_pop_good();
 	test_pop_bad();
+	test_max_chain();
 	test_wrap();
 	test_iov();
 	fake_mem_free(&mem);
