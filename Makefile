@@ -57,16 +57,7 @@ capsa: $(OBJS) $(B)/obj/embed.o $(SECCOMP)
 
 # ---- tests -----------------------------------------------------------------
 
-UNIT_SRCS := $(wildcard tests/unit/*.c)
-UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/unit/%)
-LIB_OBJS  := $(filter-out $(B)/obj/capsa.o,$(OBJS))
-
-$(B)/unit/%: tests/unit/%.c $(LIB_OBJS)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -I. -o $@ $< $(LIB_OBJS) $(SECCOMP)
-
-unit: $(UNIT_BINS)
-	@set -e; for t in $(UNIT_BINS); do echo "# $$t"; $$t; done
+# unit: tests/unit/unit.mk; fuzz: tests/fuzz/fuzz.mk
 
 vm-test: capsa
 	sh tests/vm/run-host.sh $(B) ./capsa

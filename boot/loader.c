@@ -31,7 +31,7 @@ check_header(const uint8_t *image, size_t len, struct setup_header *hdr)
 {
 	size_t setup_len;
 
-	if (len < 0x250)
+	if (len < HDR_OFFSET + sizeof(*hdr))
 		return -ENOEXEC;
 	memcpy(hdr, image + HDR_OFFSET, sizeof(*hdr));
 	if (hdr->boot_flag != 0xAA55 || hdr->header != HDR_MAGIC ||
@@ -85,6 +85,10 @@ place_initrd(struct guest_mem *m, const struct setup_header *hdr, uint64_t low,
 
 	for (unsigned i = 0; i < n; i++)
 		total += ALIGN_UP(parts[i].len, 4);
+	if (total == 0) {
+		out->initrd = out->initrd_len = 0;	/* none: both stay 0 */
+		return 0;
+	}
 	top = MIN(m->low_end, (uint64_t)hdr->initrd_addr_max + 1);
 	if (total > top || ALIGN_DOWN(top - total, 4096) < low)
 		return -ENOMEM;

@@ -94,15 +94,17 @@ boot_write_mptable(struct guest_mem *m, unsigned ncpus)
 	size_t max = sizeof(struct mpf) + sizeof(struct mpc_header) +
 		     MP_MAX_CPUS * sizeof(struct mpc_cpu) + sizeof(struct mpc_bus) +
 		     sizeof(struct mpc_ioapic) + (IOAPIC_PINS + 2) * sizeof(struct mpc_intsrc);
-	uint8_t *base = mem_ptr(m, BOOT_MPTABLE, max);
-	struct mpf *mpf = (struct mpf *)base;
-	struct mpc_header *hdr = (struct mpc_header *)(mpf + 1);
-	uint8_t *p = (uint8_t *)(hdr + 1);
+	uint8_t *base = mem_ptr(m, BOOT_MPTABLE, max), *p;
+	struct mpf *mpf;
+	struct mpc_header *hdr;
 	uint8_t ioapic_id = (uint8_t)ncpus;
 	uint16_t count = 0;
 
 	if (!base || ncpus == 0 || ncpus > MP_MAX_CPUS)
 		return -EINVAL;
+	mpf = (struct mpf *)base;
+	hdr = (struct mpc_header *)(mpf + 1);
+	p = (uint8_t *)(hdr + 1);
 	memset(base, 0, max);
 	memcpy(hdr->sig, "PCMP", 4);
 	hdr->spec = 4;

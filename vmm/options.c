@@ -62,21 +62,24 @@ set_memory(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 	};
 	size_t len = strlen(val);
 	uint64_t v, mul = 1;
-	char num[32];
+	char *num;
+	int r;
 
+	/* At most one suffix, and the whole number before it. */
 	for (unsigned i = 0; len > 1 && i < ARRAY_SIZE(units); i++)
 		if ((val[len - 1] & ~0x20) == units[i].suffix) {
 			mul = units[i].mib;
 			len--;
+			break;
 		}
-	if (len >= sizeof(num))
-		len = sizeof(num) - 1;
-	memcpy(num, val, len);
-	num[len] = 0;
-	if (parse_u64(num, 0, UINT64_MAX, &v) == -EINVAL)
+	num = strndup(val, len);
+	if (!num)
+		return fail(err, errlen, "out of memory");
+	r = parse_u64(num, 0, MAX_MEMORY_MIB, &v);
+	free(num);
+	if (r == -EINVAL)
 		return fail(err, errlen, "--memory %s: not a size in MiB (e.g. 512 or 2G)", val);
-	if (parse_u64(num, 0, MAX_MEMORY_MIB, &v) < 0 || v * mul < MIN_MEMORY_MIB ||
-	    v * mul > MAX_MEMORY_MIB)
+	if (r < 0 || v * mul < MIN_MEMORY_MIB || v * mul > MAX_MEMORY_MIB)
 		return fail(err, errlen, "--memory %s: must be between %d MiB and %d GiB",
 			    val, MIN_MEMORY_MIB, MAX_MEMORY_MIB / 1024);
 	cfg->memory_mib = v * mul;
@@ -155,6 +158,8 @@ set_env_file(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 		snprintf(where, sizeof(where), "--env-file %s:%d:", val, lineno);
 		r = add_env(cfg, strdup(line), where, err, errlen);
 	}
+	if (r == 0 && ferror(f))	/* a directory, an I/O error */
+		r = fail(err, errlen, "--env-file %s: %s", val, strerror(errno));
 	free(line);
 	fclose(f);
 	return r;

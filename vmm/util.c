@@ -111,11 +111,9 @@ parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
 	uint64_t v = 0;
 
-	if (!s || !*s)
+	if (!s || !*s || s[strspn(s, "0123456789")])
 		return -EINVAL;
 	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -EINVAL;
 		if (v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
 			return -ERANGE;
 		v = v * 10 + (uint64_t)(*s - '0');

@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+# mkcorpus.py - write the committed seed corpus, tests/fuzz/corpus/<name>/.
+# The formats are those the harnesses' comments describe. Run from the
+# repository root after changing a format: python3 tests/fuzz/mkcorpus.py
+import os
+import struct
+
+OUT = "tests/fuzz/corpus"
+seeds = {}
+
+
+def seed(harness, name, data):
+    seeds.setdefault(harness, []).append((name, bytes(data)))
+
+
+# ---- queue: struct hdr, then RAM -------------------------------------------
+def queue_seed(name, size, chains, last_avail=0, avail_idx=None, off=0):
+    """chains: list of lists of (addr, len, flags, next) placed from desc 0."""
+    desc, avail, used = 0x100, 0x200, 0x300
+    ram = bytearray(0x800)
+    heads, i = [], 0
+    for chain in chains:
+        heads.append(i)
+        for (addr, ln, flags, nxt) in chain:
+            struct.pack_into("<QIHH", ram, desc + 16 * i, addr, ln, flags, nxt)
+            i += 1
+    for k, h in enumerate(heads):
+        struct.pack_into("<H", ram, avail + 4 + 2 * ((last_avail + k) % size), h)
+    idx = (last_avail + len(heads)) & 0xffff if avail_idx is None else avail_idx
+    struct.pack_into("<HH", ram, avail, 0, idx)
+    hdr = struct.pack("<HHHHIII", size, last_avail, last_avail, off, desc, avail, used)
+    seed("queue", name, hdr + bytes(ram))
+
+
+N, W, I = 1, 2, 4
+queue_seed("one", 8, [[(0x400, 64, 0, 0)]])
+queue_seed("out-in", 8, [[(0x400, 16, N, 1), (0x500, 32, N | W, 2), (0x600, 8, W, 0)]], off=4)
+queue_seed("two-chains", 4, [[(0x400, 44, 0, 0)], [(0x500, 100, W, 0)]])
+queue_seed("loop", 8, [[(0x400, 16, N, 1), (0x500, 16, N, 0)]])
+queue_seed("indirect", 8, [[(0x400, 32, I, 0)]])
+queue_seed("wrap", 8, [[(0x400, 1, 0, 0)], [(0x401, 1, W, 0)]], last_avail=0xffff)
+queue_seed("past-ram", 16, [[(0xfff0, 0x20, W, 0)]])
+
+# ---- mmio: device shape (10 bytes), then {kind, width, off, val} ------------
+def mmio(kind, width, off, val):
+    return struct.pack("<BBHI", kind, width, off + 0x100, val)
+
+
+def w(off, val):
+    return mmio(1, 2, off, val)
+
+
+def r(off):
+    return mmio(0, 2, off, 0)
+
+
+shape = bytes([19, 2 | (16 << 2)]) + struct.pack("<Q", 1 << 3)
+init = (w(0x70, 0) + w(0x70, 3) + r(0x10) + w(0x14, 1) + r(0x10) + w(0x24, 1) + w(0x20, 1)
+        + w(0x70, 11))
+queue = (w(0x30, 0) + r(0x34) + w(0x38, 8) + w(0x80, 0x1000) + w(0x84, 0) + w(0x90, 0x2000)
+         + w(0x94, 0) + w(0xa0, 0x3000) + w(0xa4, 0) + w(0x44, 1) + r(0x44))
+seed("mmio", "init", shape + init + queue + w(0x70, 15) + r(0x60) + w(0x64, 3))
+seed("mmio", "config", shape + r(0x100) + mmio(0, 0, 0x103, 0) + mmio(0, 3, 0x108, 0)
+     + mmio(0, 1, 0x10e, 0) + mmio(1, 2, 0x100, 7))
+seed("mmio", "bad-queue", shape + init + w(0x30, 1) + w(0x38, 3) + w(0x44, 1) + r(0x70)
+     + w(0x70, 0) + r(0x70))
+seed("mmio", "widths", shape + mmio(0, 0, 0, 0) + mmio(0, 1, 2, 0) + mmio(1, 3, 0x70, 15)
+     + mmio(0, 2, 0xffc, 0) + mmio(0, 2, 0x1000, 0) + mmio(0, 2, -0x100, 0))
+
+# ---- vsock: a program of commands ------------------------------------------
+POKE, KICK, HWRITE, HREAD, HCLOSE, REG, DESC, POST, PACKET, RXBUFS = range(10)
+CONTROL, STDIN, STDOUT, STDERR, SLOW1, SLOW2, P7 = range(7)
+REQ, RESP, RST, SHUT, RW, CUPD, CREQ = 1, 2, 3, 4, 5, 6, 7
+
+
+def pkt(slot, op, dport, payload=b"", sport=1, kick=True, flags=0, buf_alloc=65536, fwd=0,
+        ram_len=0):
+    """A packet; with ram_len, a payload of that many bytes of whatever RAM holds."""
+    f = (16 if kick else 0) | (32 if ram_len else 0)
+    return (bytes([PACKET, slot, f, sport, dport, op, flags])
+            + struct.pack("<IIH", buf_alloc, fwd, ram_len or len(payload))
+            + (b"" if ram_len else payload))
+
+
+rx8 = bytes([RXBUFS, 7]) + bytes(range(8))
+seed("vsock", "stdout", rx8 + pkt(0, REQ, STDOUT) + pkt(1, RW, STDOUT, b"hello\n")
+     + bytes([HREAD, STDOUT]) + pkt(2, SHUT, STDOUT, flags=3) + rx8)
+seed("vsock", "stdin", rx8 + pkt(0, REQ, STDIN, buf_alloc=4)
+     + bytes([HWRITE, STDIN]) + struct.pack("<H", 10) + b"0123456789"
+     + pkt(1, CUPD, STDIN, buf_alloc=4, fwd=4) + rx8 + bytes([HCLOSE, STDIN]) + rx8)
+seed("vsock", "control", rx8 + pkt(0, REQ, CONTROL) + pkt(1, RW, CONTROL, b"ping")
+     + bytes([HWRITE, CONTROL]) + struct.pack("<H", 4) + b"pong" + rx8
+     + pkt(2, CREQ, CONTROL) + pkt(3, RST, CONTROL) + pkt(4, RW, CONTROL, b"late") + rx8)
+seed("vsock", "slow", rx8 + pkt(0, REQ, SLOW1)
+     + b"".join(pkt(i, RW, SLOW1, ram_len=65000) for i in range(1, 6)) + rx8
+     + bytes([HREAD, SLOW1]) + rx8)
+seed("vsock", "unknown", rx8 + pkt(0, REQ, P7) + pkt(1, RW, STDERR, b"x")
+     + bytes([PACKET, 2, 16 | 4, 0, STDERR, 2, 0, REQ, 0]) + bytes(10) + rx8)
+seed("vsock", "raw", bytes([DESC | 0x10, 0]) + struct.pack("<I", 0x20000)[:3]
+     + struct.pack("<I", 44)[:3] + bytes([0, 0]) + bytes([POST | 0x10, 0])
+     + bytes([POKE]) + struct.pack("<I", 0x20000)[:3] + bytes([44])
+     + struct.pack("<QQIIIHHIII", 3, 2, 1000, 0x43500002, 0, 1, REQ, 0, 4096, 0)
+     + bytes([KICK | 0x10]) + bytes([REG]) + struct.pack("<HI", 0x70, 0) + rx8)
+
+# ---- runcfg ----------------------------------------------------------------
+seed("runcfg", "run", b"ePATH=/bin\0eHOME=/root\0aecho\0ahello world\0hcapsa\0w/tmp\0")
+seed("runcfg", "truncated", b"aecho\0ahel")
+seed("runcfg", "empty-values", b"a\0e\0\0\0")
+
+# ---- options: argv after capsa, NUL-separated -------------------------------
+def argv(*a):
+    return b"\0".join(x.encode() if isinstance(x, str) else x for x in a)
+
+
+seed("options", "all", argv("--cpus", "2", "--memory", "2G", "-e", "A=1", "-e", "FUZZ_HOST",
+                             "-w", "/tmp", "--timeout", "60", "-t", "-v", "--", "echo", "hi"))
+seed("options", "inline", argv("--cpus=4", "--memory=512M", "--env=B=2", "--no-tty", "--",
+                                "sh", "-c", "exit 3"))
+seed("options", "help", argv("--help"))
+seed("options", "version", argv("-c", "1", "--version"))
+seed("options", "bad", argv("--memory", "1T", "--", "x"))
+seed("options", "nodash", argv("-T", "echo"))
+
+# ---- envfile: the file ------------------------------------------------------
+seed("envfile", "good", b"A=1\n# comment\n\nFUZZ_HOST\nB=two words\nC=\nPATH")
+seed("envfile", "bad", b"A=1\n=bad\n")
+seed("envfile", "unset", b"NOT_SET_ANYWHERE\n")
+
+# ---- size: selector, text[, bounds] -----------------------------------------
+for i, (sel, text) in enumerate([(0, "512"), (0, "2G"), (0, "64m"), (0, "1T"), (1, "64"),
+                                  (1, "0"), (2, "3600"), (0, "1GM")]):
+    seed("size", "opt%d" % i, bytes([sel]) + text.encode())
+seed("size", "u64", bytes([3]) + b"18446744073709551615" + bytes([0]) + struct.pack("<QQ", 0, 2**64 - 1))
+# The input that found parse_u64's overflow-before-non-digit bug (9fe76de).
+seed("size", "crash-parse_u64", b"+850000000000000000000000000000000000000$$00$0000")
+seed("size", "u64-range", bytes([3]) + b"100" + bytes([0]) + struct.pack("<QQ", 5, 99))
+
+for harness, files in seeds.items():
+    d = os.path.join(OUT, harness)
+    os.makedirs(d, exist_ok=True)
+    for f in os.listdir(d):
+        os.unlink(os.path.join(d, f))
+    for name, data in files:
+        with open(os.path.join(d, name), "wb") as fh:
+            fh.write(data)
+print(" ".join("%s:%d" % (h, len(f)) for h, f in sorted(seeds.items())))
