@@ -36,7 +36,6 @@
 
 #define VSOCK_BASE	MEM_HOLE_START
 #define VSOCK_IRQ	5
-#define GUEST_CID	3
 #define BOOT_DEADLINE_S	30
 #define FLUSH_MS	5000
 
@@ -164,9 +163,17 @@ build_vm(struct session *s)
 	if (serial_init(&s->serial, &s->vm, s->cfg.verbose ? STDERR_FILENO : -1) < 0 ||
 	    i8042_init(&s->vm) < 0 || loop_init(&s->loop) < 0)
 		die("cannot set up devices: %s", strerror(errno));
-	s->vsock = vsock_create(&s->vm, &s->loop, VSOCK_BASE, VSOCK_IRQ, GUEST_CID);
+	s->vsock = vsock_create(&s->vm, &s->loop, VSOCK_BASE, VSOCK_IRQ, s->cfg.cid);
 	if (!s->vsock)
 		die("cannot create the vsock device: %s", strerror(errno));
+	if (s->cfg.vsock_path) {
+		int e = vsock_bridge(s->vsock, s->cfg.vsock_path);
+
+		if (e == -EEXIST)
+			die("--vsock %s: already exists (capsa creates the socket)", s->cfg.vsock_path);
+		if (e)
+			die("--vsock %s: %s", s->cfg.vsock_path, strerror(-e));
+	}
 	expose_stdio(s);
 	load_guest(s);
 	log_info("VM built: %u vCPU, %llu MiB (%.1f ms)", s->cfg.cpus,

@@ -156,12 +156,12 @@ add_copies(struct cpio *c, struct records *r, const struct strlist *copies,
 	int e;
 
 	if (copies->n)
-		cpio_add(c, RUN_COPY_DIR + 1, 040700, NULL, 0);
+		cpio_add(c, &RUN_COPY_DIR[1], 040700, NULL, 0);
 	for (unsigned i = 0; i < copies->n; i++) {
 		e = copy_dest(copies->v[i], src, dst, err, errlen);
 		if (e)
 			return e;
-		snprintf(name, sizeof(name), "%s/%u", RUN_COPY_DIR + 1, i);
+		snprintf(name, sizeof(name), "%s/%u", &RUN_COPY_DIR[1], i);
 		e = add_tree(c, src, name, err, errlen);
 		if (e)
 			return e;
@@ -215,7 +215,7 @@ payload_build(const struct capsa_config *cfg, bool tty, unsigned rows, unsigned 
 	if (!e && r.err)
 		e = r.err;
 	if (!e) {
-		cpio_add(c, RUN_CONFIG_PATH + 1, 0100600, r.buf, r.len);
+		cpio_add(c, &RUN_CONFIG_PATH[1], 0100600, r.buf, r.len);
 		cpio_finish(c);
 		e = c->err;
 	}

@@ -27,78 +27,12 @@
 #include <linux/virtio_ids.h>
 #include <linux/virtio_vsock.h>
 
-#include "virtio.h"
 #include "vsock.h"
+#include "vsock_int.h"
 #include "../guest/proto.h"
 #include "../vmm/loop.h"
 #include "../vmm/util.h"
 
-enum { RXQ, TXQ, EVQ };
-
-#define CONN_BUF	(256 * 1024)	/* our buf_alloc per connection */
-#define MAX_PAYLOAD	(64 * 1024)	/* largest packet the guest sends */
-#define MAX_CONNS	1024
-#define MAX_PORTS	8
-#define HASH_SIZE	256
-#define RST_QUEUE	64
-#define HDR_LEN		sizeof(struct virtio_vsock_hdr)
-
-/* Control packets a connection owes the guest, sent in this order. */
-enum {
-	OWE_RESPONSE = 1, OWE_CREDIT = 2, OWE_SHUTDOWN = 4, OWE_RST = 8,
-};
-
-struct vsock_port {		/* a host port the guest may connect to once */
-	uint32_t port;
-	int in_fd, out_fd;
-	bool taken;
-};
-
-struct conn {
-	struct vsock_dev *d;
-	struct conn *hnext;		/* hash chain */
-	struct conn *qnext;		/* sendq */
-	bool queued;
-	bool closed;
-	uint32_t host_port, guest_port;
-	int in_fd, out_fd;		/* -1 when that direction has no host end */
-	bool in_always, out_always;	/* regular files: never polled */
-	struct ev in_ev, out_ev;
-	bool in_polled, out_polled;
-	uint32_t owe;			/* OWE_* */
-	uint32_t shut_flags;		/* what our SHUTDOWN says */
-	uint32_t peer_shut;		/* SHUTDOWN flags the guest sent */
-	bool in_ready;			/* in_fd may have data */
-	bool in_eof;
-	bool out_dead;			/* out_fd failed: discard guest data */
-	/* guest -> host */
-	uint8_t *buf;			/* bytes not yet written to out_fd */
-	uint32_t buf_head, buf_len;
-	uint32_t rx_cnt;		/* bytes the guest sent us */
-	uint32_t fwd_cnt;		/* bytes written to out_fd */
-	uint32_t fwd_told;		/* fwd_cnt the guest last heard */
-	/* host -> guest */
-	uint32_t peer_buf_alloc, peer_fwd_cnt, tx_cnt;
-};
-
-struct vsock_dev {
-	struct virtio_dev vdev;		/* first: the transport's view */
-	struct loop *loop;
-	struct ev kick_ev[2];
-	uint64_t guest_cid;
-	struct virtio_vsock_config config;
-	struct vsock_port ports[MAX_PORTS];
-	unsigned nports, nconns;
-	struct conn *hash[HASH_SIZE];
-	struct conn *sendq, *sendq_tail;
-	struct { uint32_t host_port, guest_port; } rst[RST_QUEUE];
-	unsigned n_rst;
-	bool rx_used, tx_used;		/* chains returned since the last interrupt */
-	struct vq_chain chain;		/* scratch, too large for the stack */
-};
-
-static void conn_close(struct conn *c);
-static void conn_update_poll(struct conn *c);
 static void flush_rx(struct vsock_dev *d);
 
 static unsigned
@@ -129,8 +63,8 @@ peer_credit(const struct conn *c)
 static bool
 can_read_host(const struct conn *c)
 {
-	return c->in_fd >= 0 && !c->in_eof && !(c->peer_shut & VIRTIO_VSOCK_SHUTDOWN_RCV) &&
-	       !(c->owe & OWE_RST);
+	return c->in_fd >= 0 && !c->in_eof && !c->connecting &&
+	       !(c->peer_shut & VIRTIO_VSOCK_SHUTDOWN_RCV) && !(c->owe & OWE_RST);
 }
 
 static bool
@@ -186,8 +120,11 @@ sendq_remove(struct conn *c)
 	c->queued = false;
 }
 
-static void
-owe(struct conn *c, uint32_t what)
+/**
+ * conn_owe() - queue control packets for the guest (OWE_*).
+ */
+void
+conn_owe(struct conn *c, uint32_t what)
 {
 	c->owe |= what;
 	sendq_push(c);
@@ -237,7 +174,7 @@ out_failed(struct conn *c)
 	c->fwd_cnt += c->buf_len;	/* discarded bytes count as consumed */
 	c->buf_len = 0;
 	c->shut_flags |= VIRTIO_VSOCK_SHUTDOWN_RCV;
-	owe(c, OWE_SHUTDOWN);
+	conn_owe(c, OWE_SHUTDOWN);
 }
 
 /* Tell the guest about freed space once its view of it is below half. */
@@ -247,7 +184,7 @@ maybe_credit(struct conn *c)
 	uint32_t seen_free = CONN_BUF - (c->rx_cnt - c->fwd_told);
 
 	if (c->fwd_cnt != c->fwd_told && seen_free < CONN_BUF / 2)
-		owe(c, OWE_CREDIT);
+		conn_owe(c, OWE_CREDIT);
 }
 
 /* The guest sent its last byte and all of it is out: pass the EOF on. */
@@ -257,7 +194,7 @@ finish_output(struct conn *c)
 	if (c->buf_len || !(c->peer_shut & VIRTIO_VSOCK_SHUTDOWN_SEND))
 		return;
 	if (c->peer_shut == (VIRTIO_VSOCK_SHUTDOWN_SEND | VIRTIO_VSOCK_SHUTDOWN_RCV)) {
-		owe(c, OWE_RST);	/* both directions done: close */
+		conn_owe(c, OWE_RST);	/* both directions done: close */
 		return;
 	}
 	if (c->out_fd >= 0 && c->out_fd == c->in_fd)
@@ -286,7 +223,7 @@ host_io(struct ev *ev, uint32_t events)
 	struct vsock_dev *d = c->d;
 	bool shared = c->in_fd == c->out_fd;
 
-	pthread_mutex_lock(&d->vdev.lock);
+	vsock_lock(d);
 	if (ev == &c->in_ev && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && can_read_host(c)) {
 		c->in_ready = true;
 		sendq_push(c);
@@ -298,7 +235,7 @@ host_io(struct ev *ev, uint32_t events)
 	if (!c->closed)
 		conn_update_poll(c);
 	flush_rx(d);
-	pthread_mutex_unlock(&d->vdev.lock);
+	vsock_unlock(d);
 }
 
 /*
@@ -306,7 +243,7 @@ host_io(struct ev *ev, uint32_t events)
  * a backlog, so the loop never spins on a ready fd it cannot serve. An fd
  * with nothing wanted stays registered but disarmed.
  */
-static void
+void
 conn_update_poll(struct conn *c)
 {
 	bool want_in = can_read_host(c) && !c->in_ready;
@@ -331,7 +268,13 @@ watch(struct conn *c, struct ev *ev, int fd, bool *always)
 	return err == 0;
 }
 
-static struct conn *
+/**
+ * conn_new() - a connection between guest port @guest_port and host port
+ * @host_port, moving data between the guest and the host fds.
+ *
+ * Return: the connection, or NULL at the MAX_CONNS cap or out of memory.
+ */
+struct conn *
 conn_new(struct vsock_dev *d, uint32_t host_port, uint32_t guest_port,
 	 int in_fd, int out_fd)
 {
@@ -360,7 +303,10 @@ conn_new(struct vsock_dev *d, uint32_t host_port, uint32_t guest_port,
 	return c;
 }
 
-static void
+/**
+ * conn_close() - forget a connection; a bridge socket is closed with it.
+ */
+void
 conn_close(struct conn *c)
 {
 	struct vsock_dev *d = c->d;
@@ -375,6 +321,8 @@ conn_close(struct conn *c)
 	if (c->out_polled && c->out_fd != c->in_fd)
 		loop_del(d->loop, &c->out_ev);
 	free(c->buf);
+	if (c->owns_fd)
+		close(c->in_fd);
 	c->closed = true;
 	d->nconns--;
 	loop_free_later(d->loop, c);
@@ -395,7 +343,7 @@ recv_data(struct conn *c, const struct vq_chain *ch, uint32_t len)
 	size_t off = HDR_LEN, done = 0;
 
 	if (c->rx_cnt - c->fwd_cnt + len > CONN_BUF) {
-		owe(c, OWE_RST);
+		conn_owe(c, OWE_RST);
 		return;
 	}
 	c->rx_cnt += len;
@@ -417,7 +365,7 @@ recv_data(struct conn *c, const struct vq_chain *ch, uint32_t len)
 		off = 0;
 	}
 	if (!c->buf && !(c->buf = malloc(CONN_BUF))) {
-		owe(c, OWE_RST);
+		conn_owe(c, OWE_RST);
 		return;
 	}
 	done = 0;
@@ -447,24 +395,33 @@ recv_data(struct conn *c, const struct vq_chain *ch, uint32_t len)
 	conn_update_poll(c);
 }
 
+/*
+ * The guest connects to a host port: one of capsa's own (each taken once),
+ * or, with --vsock PATH, whoever listens on PATH_<port>. Anything else, or
+ * a full connection table, is refused with a RST.
+ */
 static void
 on_request(struct vsock_dev *d, const struct virtio_vsock_hdr *h)
 {
 	struct vsock_port *p = NULL;
-	struct conn *c;
+	struct conn *c = NULL;
 
 	for (unsigned i = 0; i < d->nports; i++)
 		if (d->ports[i].port == h->dst_port && !d->ports[i].taken)
 			p = &d->ports[i];
-	c = p ? conn_new(d, h->dst_port, h->src_port, p->in_fd, p->out_fd) : NULL;
+	if (p)
+		c = conn_new(d, h->dst_port, h->src_port, p->in_fd, p->out_fd);
+	else if (d->bridge && (h->dst_port & ~0xfU) != CAPSA_PORT_BASE)
+		c = bridge_outbound(d, h->dst_port, h->src_port);
 	if (!c) {
 		queue_rst(d, h->dst_port, h->src_port);
 		return;
 	}
-	p->taken = true;
+	if (p)
+		p->taken = true;
 	c->peer_buf_alloc = h->buf_alloc;
 	c->peer_fwd_cnt = h->fwd_cnt;
-	owe(c, OWE_RESPONSE);
+	conn_owe(c, OWE_RESPONSE);
 	conn_update_poll(c);
 }
 
@@ -496,7 +453,7 @@ on_packet(struct vsock_dev *d, const struct virtio_vsock_hdr *h,
 	switch (h->op) {
 	case VIRTIO_VSOCK_OP_RW:
 		if (c->peer_shut & VIRTIO_VSOCK_SHUTDOWN_SEND)
-			owe(c, OWE_RST);
+			conn_owe(c, OWE_RST);
 		else
 			recv_data(c, ch, h->len);
 		break;
@@ -507,12 +464,21 @@ on_packet(struct vsock_dev *d, const struct virtio_vsock_hdr *h,
 		conn_close(c);
 		return;
 	case VIRTIO_VSOCK_OP_CREDIT_REQUEST:
-		owe(c, OWE_CREDIT);
+		conn_owe(c, OWE_CREDIT);
 		break;
 	case VIRTIO_VSOCK_OP_CREDIT_UPDATE:
 		break;
-	default:			/* REQUEST on an open connection, RESPONSE */
-		owe(c, OWE_RST);
+	case VIRTIO_VSOCK_OP_RESPONSE:
+		if (!c->connecting) {
+			conn_owe(c, OWE_RST);
+			break;
+		}
+		c->connecting = false;
+		bridge_opened(c);
+		conn_update_poll(c);
+		break;
+	default:			/* REQUEST on a known connection */
+		conn_owe(c, OWE_RST);
 		break;
 	}
 	sendq_push(c);			/* credit may have opened */
@@ -609,6 +575,7 @@ static void
 send_control(struct vsock_dev *d, struct conn *c)
 {
 	static const struct { uint32_t owe; uint16_t op; } order[] = {
+		{ OWE_REQUEST, VIRTIO_VSOCK_OP_REQUEST },
 		{ OWE_RESPONSE, VIRTIO_VSOCK_OP_RESPONSE },
 		{ OWE_CREDIT, VIRTIO_VSOCK_OP_CREDIT_UPDATE },
 		{ OWE_SHUTDOWN, VIRTIO_VSOCK_OP_SHUTDOWN },
@@ -720,6 +687,8 @@ flush_rx(struct vsock_dev *d)
 		return;
 	send_rsts(d);
 	while (d->sendq && virtio_live(&d->vdev) && vq_has_avail(q)) {
+		uint16_t before = q->last_avail;
+
 		c = sendq_pop(d);
 		if (c->owe)
 			send_control(d, c);
@@ -729,8 +698,20 @@ flush_rx(struct vsock_dev *d)
 			sendq_push(c);
 			conn_update_poll(c);
 		}
+		if (q->last_avail == before && c->queued)
+			break;		/* stuck: try again on the next event */
 	}
 	interrupt(d);
+}
+
+/**
+ * vsock_kick_rx() - send what is owed to the guest now (device lock held).
+ */
+void
+vsock_kick_rx(struct vsock_dev *d)
+{
+	if (virtio_live(&d->vdev))
+		flush_rx(d);
 }
 
 static void
@@ -741,13 +722,13 @@ kick(struct ev *ev, uint32_t events)
 
 	(void)events;
 	(void)!read(ev->fd, &n, sizeof(n));
-	pthread_mutex_lock(&d->vdev.lock);
+	vsock_lock(d);
 	if (virtio_live(&d->vdev)) {
 		if (d->vdev.vq[TXQ].ready)
 			process_tx(d);
 		flush_rx(d);
 	}
-	pthread_mutex_unlock(&d->vdev.lock);
+	vsock_unlock(d);
 }
 
 static void
@@ -757,16 +738,45 @@ vsock_notify(struct virtio_dev *vdev, unsigned q)
 	(void)q;
 }
 
-/* The driver reset the device: every connection is gone (5.10.6.6). */
+/*
+ * The driver reset the device: every connection is gone (5.10.6.6). This
+ * runs on a vCPU thread, but connections belong to the loop thread (their
+ * fds, their memory), so it only leaves a note and wakes the loop.
+ */
 static void
 vsock_reset(struct virtio_dev *vdev)
 {
 	struct vsock_dev *d = (struct vsock_dev *)vdev;
+	uint64_t one = 1;
 
+	d->reset_pending = true;
+	(void)!write(d->vdev.vq[TXQ].kick_fd, &one, sizeof(one));
+}
+
+/**
+ * vsock_lock() - take the device lock on the loop thread, first closing
+ * every connection if the driver reset the device meanwhile.
+ */
+void
+vsock_lock(struct vsock_dev *d)
+{
+	pthread_mutex_lock(&d->vdev.lock);
+	if (!d->reset_pending)
+		return;
+	d->reset_pending = false;
 	for (unsigned h = 0; h < HASH_SIZE; h++)
 		while (d->hash[h])
 			conn_close(d->hash[h]);
 	d->n_rst = 0;
+}
+
+/**
+ * vsock_unlock() - release the device lock.
+ */
+void
+vsock_unlock(struct vsock_dev *d)
+{
+	pthread_mutex_unlock(&d->vdev.lock);
 }
 
 static const void *
@@ -850,7 +860,7 @@ vsock_expose(struct vsock_dev *d, uint32_t port, int in_fd, int out_fd)
 void
 vsock_flush(struct vsock_dev *d, int timeout_ms)
 {
-	pthread_mutex_lock(&d->vdev.lock);
+	vsock_lock(d);
 	for (unsigned h = 0; h < HASH_SIZE; h++) {
 		for (struct conn *c = d->hash[h]; c; c = c->hnext) {
 			while (c->buf_len && !c->out_dead) {
@@ -861,5 +871,5 @@ vsock_flush(struct vsock_dev *d, int timeout_ms)
 			}
 		}
 	}
-	pthread_mutex_unlock(&d->vdev.lock);
+	vsock_unlock(d);
 }

@@ -15,5 +15,6 @@ struct vsock_dev *vsock_create(struct vm *vm, struct loop *loop, uint64_t base,
 			       unsigned irq, uint64_t guest_cid);
 int vsock_expose(struct vsock_dev *d, uint32_t port, int in_fd, int out_fd);
 void vsock_flush(struct vsock_dev *d, int timeout_ms);
+int vsock_bridge(struct vsock_dev *d, const char *path);
 
 #endif

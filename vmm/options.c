@@ -184,6 +184,24 @@ set_copy(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 }
 
 static int
+set_vsock(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
+{
+	if (!*val)
+		return fail(err, errlen, "--vsock needs a path");
+	cfg->vsock_path = val;
+	return 0;
+}
+
+static int
+set_cid(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
+{
+	/* 0-2 are the hypervisor, local and host; -1 is VMADDR_CID_ANY. */
+	if (parse_u64(val, 3, 0xfffffffeU, &cfg->cid) < 0)
+		return fail(err, errlen, "--cid %s: must be a number from 3 to 4294967294", val);
+	return 0;
+}
+
+static int
 set_workdir(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 {
 	if (val[0] != '/')
@@ -218,6 +236,10 @@ static const struct option_def options[] = {
 	{ "copy", 0, "HOST[:GUEST]", set_copy,
 	  "copy a file or tree into the guest (default: same absolute path)",
 	  "--copy .:/src -w /src" },
+	{ "vsock", 0, "PATH", set_vsock,
+	  "expose guest vsock ports on the unix socket PATH (Firecracker protocol)",
+	  "--vsock /tmp/agent.sock" },
+	{ "cid", 0, "N", set_cid, "the guest's vsock CID (default 3)", "--cid 7" },
 	{ "tty", 't', NULL, set_tty, "give the command a terminal even if capsa has none", "-t" },
 	{ "no-tty", 'T', NULL, set_notty, "never give the command a terminal", "-T" },
 	{ "verbose", 'v', NULL, set_verbose, "show the guest kernel log and capsa's steps", "-v" },
@@ -382,7 +404,7 @@ options_parse(struct capsa_config *cfg, int argc, char **argv, char *err, unsign
 {
 	int i;
 
-	*cfg = (struct capsa_config){ .memory_mib = DEFAULT_MEMORY_MIB, .cpus = 1 };
+	*cfg = (struct capsa_config){ .memory_mib = DEFAULT_MEMORY_MIB, .cpus = 1, .cid = 3 };
 	if (expand_shebang(cfg, &argc, &argv, err, errlen) < 0)
 		return -1;
 	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {

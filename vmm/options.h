@@ -31,6 +31,8 @@ struct capsa_config {
 	uint64_t timeout_s;		/* 0: none */
 	uint64_t kill_after_s;		/* after a forwarded signal; 0: never */
 	const char *workdir;
+	const char *vsock_path;		/* --vsock: Firecracker-style unix socket */
+	uint64_t cid;			/* the guest's vsock address */
 	struct strlist env;		/* KEY=VALUE, in order; later wins */
 	struct strlist copies;		/* HOST_PATH[:GUEST_PATH] */
 	char **argv;			/* the command */

@@ -7,6 +7,9 @@
 #include <errno.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "tap.h"
@@ -433,6 +436,29 @@ test_broken_and_reset(void)
 	expect(&p, VIRTIO_VSOCK_OP_RST, PORT_STDERR, 7000, "ports stay single-use");
 }
 
+/* --vsock PATH: a unix client's CONNECT becomes a REQUEST to the guest. */
+static void
+test_bridge(void)
+{
+	char dir[] = "/tmp/capsa-t-vsock-XXXXXX", path[64];
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct pkt p;
+	int c;
+
+	if (!CHECK(mkdtemp(dir) != NULL, "bridge: temporary directory"))
+		return;
+	snprintf(path, sizeof(path), "%s/v.sock", dir);
+	CHECK_INT(vsock_bridge(env.dev, path), 0, "bridge: listening on PATH");
+	CHECK_INT(vsock_bridge(env.dev, path), -EEXIST, "bridge: an existing PATH is refused");
+	strcpy(a.sun_path, path);
+	c = socket(AF_UNIX, SOCK_STREAM, 0);
+	CHECK_INT(connect(c, (struct sockaddr *)&a, sizeof(a)), 0, "bridge: client connects");
+	CHECK_INT((int)write(c, "CONNECT 5000\n", 13), 13, "bridge: client sends CONNECT");
+	CHECK(vsenv_pump(&env) < VSENV_MAX_BATCHES, "bridge: the loop goes idle");
+	expect(&p, VIRTIO_VSOCK_OP_REQUEST, 1U << 30, 5000, "bridge: REQUEST to the guest");
+	close(c);
+}
+
 int
 main(void)
 {
@@ -446,6 +472,7 @@ main(void)
 	test_shutdown();
 	test_flow();
 	test_broken_and_reset();
+	test_bridge();
 	vsenv_free(&env);
 	return tap_done();
 }

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vsock_int.h - what the vsock device (vsock.c) and its unix socket bridge
+ * (vsock_unix.c) share. Not for other users.
+ */
+#ifndef CAPSA_VSOCK_INT_H
+#define CAPSA_VSOCK_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/virtio_vsock.h>
+
+#include "virtio.h"
+#include "../vmm/loop.h"
+
+enum { RXQ, TXQ, EVQ };
+
+#define CONN_BUF	(256 * 1024)	/* our buf_alloc per connection */
+#define MAX_PAYLOAD	(64 * 1024)	/* largest packet the guest sends */
+#define MAX_CONNS	1024
+#define MAX_PORTS	8
+#define HASH_SIZE	256
+#define RST_QUEUE	64
+#define HDR_LEN		sizeof(struct virtio_vsock_hdr)
+
+/* Control packets a connection owes the guest, sent in this order. */
+enum {
+	OWE_REQUEST = 1, OWE_RESPONSE = 2, OWE_CREDIT = 4, OWE_SHUTDOWN = 8, OWE_RST = 16,
+};
+
+struct vsock_port {		/* a host port the guest may connect to once */
+	uint32_t port;
+	int in_fd, out_fd;
+	bool taken;
+};
+
+struct conn {
+	struct vsock_dev *d;
+	struct conn *hnext;		/* hash chain */
+	struct conn *qnext;		/* sendq */
+	bool queued;
+	bool closed;
+	bool connecting;		/* we sent REQUEST, no RESPONSE yet */
+	bool owns_fd;			/* a bridge socket: closed with the connection */
+	uint32_t host_port, guest_port;
+	int in_fd, out_fd;		/* -1 when that direction has no host end */
+	bool in_always, out_always;	/* regular files: never polled */
+	struct ev in_ev, out_ev;
+	bool in_polled, out_polled;
+	uint32_t owe;			/* OWE_* */
+	uint32_t shut_flags;		/* what our SHUTDOWN says */
+	uint32_t peer_shut;		/* SHUTDOWN flags the guest sent */
+	bool in_ready;			/* in_fd may have data */
+	bool in_eof;
+	bool out_dead;			/* out_fd failed: discard guest data */
+	/* guest -> host */
+	uint8_t *buf;			/* bytes not yet written to out_fd */
+	uint32_t buf_head, buf_len;
+	uint32_t rx_cnt;		/* bytes the guest sent us */
+	uint32_t fwd_cnt;		/* bytes written to out_fd */
+	uint32_t fwd_told;		/* fwd_cnt the guest last heard */
+	/* host -> guest */
+	uint32_t peer_buf_alloc, peer_fwd_cnt, tx_cnt;
+};
+
+struct vsock_dev {
+	struct virtio_dev vdev;		/* first: the transport's view */
+	struct loop *loop;
+	struct ev kick_ev[2];
+	uint64_t guest_cid;
+	struct virtio_vsock_config config;
+	struct vsock_port ports[MAX_PORTS];
+	unsigned nports, nconns;
+	struct conn *hash[HASH_SIZE];
+	struct conn *sendq, *sendq_tail;
+	struct { uint32_t host_port, guest_port; } rst[RST_QUEUE];
+	unsigned n_rst;
+	struct vsock_bridge *bridge;	/* --vsock PATH, or NULL */
+	bool reset_pending;		/* the driver reset the device (vCPU thread) */
+	bool rx_used, tx_used;		/* chains returned since the last interrupt */
+	struct vq_chain chain;		/* scratch, too large for the stack */
+};
+
+struct vsock_bridge;
+
+struct conn *conn_new(struct vsock_dev *d, uint32_t host_port, uint32_t guest_port,
+		      int in_fd, int out_fd);
+void conn_close(struct conn *c);
+void conn_owe(struct conn *c, uint32_t what);
+void conn_update_poll(struct conn *c);
+void vsock_kick_rx(struct vsock_dev *d);
+void vsock_lock(struct vsock_dev *d);
+void vsock_unlock(struct vsock_dev *d);
+
+struct conn *bridge_outbound(struct vsock_dev *d, uint32_t host_port, uint32_t guest_port);
+void bridge_opened(struct conn *c);
+bool bridge_port_free(struct vsock_dev *d, uint32_t port);
+
+#endif
