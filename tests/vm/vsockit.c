@@ -17,7 +17,8 @@
  *   vsockit gen SEED BYTES             deterministic pseudo-random bytes
  *
  * Relaying: stdin goes to the socket (then a write shutdown), the socket to
- * stdout until EOF. -d USEC before a command makes the reader sleep after
+ * stdout until EOF; both directions run to their end. Listeners say
+ * "vsockit: listening" on stderr once ready. -d USEC before a command makes the reader sleep after
  * every 4 KiB (a slow reader). Exit 0 on success, 1 on any failure.
  */
 #include <errno.h>
@@ -60,11 +61,13 @@ unix_addr(const char *path, struct sockaddr_un *a)
 	return socket(AF_UNIX, SOCK_STREAM, 0);
 }
 
+/* Says "vsockit: listening" on stderr once clients can connect. */
 static int
 listen_on(int s, struct sockaddr *a, socklen_t len)
 {
 	if (s < 0 || bind(s, a, len) < 0 || listen(s, 128) < 0)
 		die("listen");
+	fprintf(stderr, "vsockit: listening\n");
 	return s;
 }
 
@@ -137,14 +140,14 @@ write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-/* stdin -> s (then shutdown), s -> stdout, until both are done. */
+/* stdin -> s (then shutdown), s -> stdout, until both directions are done. */
 static int
 relay(int s)
 {
 	struct pollfd p[2] = { { .fd = 0, .events = POLLIN }, { .fd = s, .events = POLLIN } };
 	char buf[65536];
 
-	while (p[1].fd >= 0) {
+	while (p[0].fd >= 0 || p[1].fd >= 0) {
 		if (poll(p, 2, -1) < 0)
 			return 1;
 		if (p[0].revents) {
