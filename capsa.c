@@ -22,10 +22,12 @@
 #include "boot/boot.h"
 #include "boot/payload.h"
 #include "guest/proto.h"
+#include "virtio/net.h"
 #include "virtio/vsock.h"
 #include "vmm/loop.h"
 #include "vmm/options.h"
 #include "vmm/serial.h"
+#include "vmm/tap.h"
 #include "vmm/term.h"
 #include "vmm/util.h"
 #include "vmm/vm.h"
@@ -34,8 +36,11 @@
 #define CAPSA_VERSION "dev"
 #endif
 
-#define VSOCK_BASE	MEM_HOLE_START
-#define VSOCK_IRQ	5
+/* virtio-mmio devices: device n at DEV_BASE + n * DEV_SIZE, on IOAPIC pin DEV_IRQ + n. */
+#define DEV_BASE	MEM_HOLE_START
+#define DEV_SIZE	0x1000
+#define DEV_IRQ		5
+#define MAX_DEVICES	16
 #define BOOT_DEADLINE_S	30
 #define FLUSH_MS	5000
 
@@ -48,6 +53,9 @@ struct session {
 	struct loop loop;
 	struct serial serial;
 	struct vsock_dev *vsock;
+	struct net_dev *net;		/* --net, or NULL */
+	struct tap tap;
+	unsigned ndevs;			/* virtio-mmio devices placed so far */
 	int ctl_fd;			/* our end of the control stream */
 	int status;			/* the command's, once reported; else -1 */
 	bool ready;			/* the guest init reported in */
@@ -101,15 +109,28 @@ stdio_fd(int fd, int flags)
 
 /* ---- guest setup ------------------------------------------------------- */
 
+/* The next virtio-mmio slot: its window and its interrupt pin. */
+static void
+place_device(struct session *s, uint64_t *base, unsigned *irq)
+{
+	if (s->ndevs == MAX_DEVICES)
+		die("too many devices (at most %d)", MAX_DEVICES);
+	*base = DEV_BASE + (uint64_t)s->ndevs * DEV_SIZE;
+	*irq = DEV_IRQ + s->ndevs++;
+}
+
+/* Every device placed is declared to the guest kernel, in order. */
 static void
 build_cmdline(const struct session *s, char *buf, size_t len)
 {
-	snprintf(buf, len,
-		 "console=ttyS0 8250.nr_uarts=1 reboot=k panic=-1 %s "
-		 "tsc=reliable no_timer_check nomodule rdinit=/init "
-		 "virtio_mmio.device=4K@%#llx:%d",
-		 s->cfg.verbose ? "loglevel=7" : "quiet loglevel=1",
-		 VSOCK_BASE, VSOCK_IRQ);
+	int n = snprintf(buf, len,
+			 "console=ttyS0 8250.nr_uarts=1 reboot=k panic=-1 %s "
+			 "tsc=reliable no_timer_check nomodule rdinit=/init",
+			 s->cfg.verbose ? "loglevel=7" : "quiet loglevel=1");
+
+	for (unsigned i = 0; i < s->ndevs && n > 0 && (size_t)n < len; i++)
+		n += snprintf(buf + n, len - (size_t)n, " virtio_mmio.device=4K@%#llx:%u",
+			      DEV_BASE + (unsigned long long)i * DEV_SIZE, DEV_IRQ + i);
 }
 
 static void
@@ -155,15 +176,48 @@ expose_stdio(struct session *s)
 		die("cannot set up the guest's stdio");
 }
 
+/*
+ * --net tap:NAME. Opened after the vsock broker is forked, so that no other
+ * process holds the tap: one capsa created vanishes when capsa exits.
+ */
+static void
+setup_net(struct session *s)
+{
+	char err[256];
+	uint8_t mac[6];
+	uint64_t base;
+	unsigned irq;
+
+	if (!s->cfg.net_tap)
+		return;
+	if (tap_open(&s->tap, s->cfg.net_tap, err, sizeof(err)) < 0)
+		die("%s", err);
+	if (s->cfg.mac_set)
+		memcpy(mac, s->cfg.mac, sizeof(mac));
+	else
+		net_random_mac(mac);
+	place_device(s, &base, &irq);
+	s->net = net_create(&s->vm, &s->loop, base, irq, s->tap.fd, s->tap.offload, mac);
+	if (!s->net)
+		die("cannot create the network device: %s", strerror(errno));
+	log_info("eth0 on tap %s (%s, offloads %s), MAC %02x:%02x:%02x:%02x:%02x:%02x",
+		 s->tap.name, s->tap.created ? "created, removed at exit" : "existing",
+		 s->tap.offload ? "on" : "off", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+}
+
 static void
 build_vm(struct session *s)
 {
+	uint64_t base;
+	unsigned irq;
+
 	if (vm_create(&s->vm, s->cfg.memory_mib * MIB, s->cfg.cpus) < 0)
 		die("%s", s->vm.end_msg);
 	if (serial_init(&s->serial, &s->vm, s->cfg.verbose ? STDERR_FILENO : -1) < 0 ||
 	    i8042_init(&s->vm) < 0 || loop_init(&s->loop) < 0)
 		die("cannot set up devices: %s", strerror(errno));
-	s->vsock = vsock_create(&s->vm, &s->loop, VSOCK_BASE, VSOCK_IRQ, s->cfg.cid);
+	place_device(s, &base, &irq);
+	s->vsock = vsock_create(&s->vm, &s->loop, base, irq, s->cfg.cid);
 	if (!s->vsock)
 		die("cannot create the vsock device: %s", strerror(errno));
 	if (s->cfg.vsock_path) {
@@ -174,6 +228,7 @@ build_vm(struct session *s)
 		if (e)
 			die("--vsock %s: %s", s->cfg.vsock_path, strerror(-e));
 	}
+	setup_net(s);
 	expose_stdio(s);
 	load_guest(s);
 	log_info("VM built: %u vCPU, %llu MiB (%.1f ms)", s->cfg.cpus,
@@ -362,6 +417,22 @@ setup_tty(struct session *s)
 
 /* ---- the end ----------------------------------------------------------- */
 
+static void
+report_net(struct session *s)
+{
+	struct net_stats st;
+
+	if (!s->net)
+		return;
+	net_get_stats(s->net, &st);
+	log_info("eth0: received %llu frames (%llu bytes), dropped %llu; sent %llu (%llu bytes), "
+		 "dropped %llu malformed, %llu refused by the tap; %llu unusable receive buffers",
+		 (unsigned long long)st.rx_frames, (unsigned long long)st.rx_bytes,
+		 (unsigned long long)st.rx_dropped, (unsigned long long)st.tx_frames,
+		 (unsigned long long)st.tx_bytes, (unsigned long long)st.tx_dropped,
+		 (unsigned long long)st.tx_errors, (unsigned long long)st.bad_buffers);
+}
+
 static int
 finish(struct session *s)
 {
@@ -371,6 +442,7 @@ finish(struct session *s)
 	if (s->status < 0)
 		on_control(&s->ctl_ev, 0);	/* a status may be waiting unread */
 	vsock_flush(s->vsock, FLUSH_MS);
+	report_net(s);
 	if (s->status >= 0) {
 		log_info("command exited with status %d (%.1f ms)", s->status, now_ms() - s->t0);
 		return s->status;

@@ -210,6 +210,12 @@ payload_build(const struct capsa_config *cfg, bool tty, unsigned rows, unsigned 
 	record(&r, RUN_HOSTNAME, GUEST_HOSTNAME);
 	if (cfg->workdir)
 		record(&r, RUN_CWD, cfg->workdir);
+	if (cfg->net_tap)
+		record(&r, RUN_NET, "eth0");
+	if (cfg->ip)
+		record(&r, RUN_NET_IP, cfg->ip);
+	if (cfg->gateway)
+		record(&r, RUN_NET_GW, cfg->gateway);
 	cpio_add(c, ".capsa", 040700, NULL, 0);
 	e = add_copies(c, &r, &cfg->copies, err, errlen);
 	if (!e && r.err)

@@ -45,6 +45,7 @@ struct run {
 	const char *copies[MAX_COPIES];
 	const char *cwd;
 	const char *hostname;
+	const char *net_if, *net_ip, *net_gw;	/* --net, --ip, --gateway */
 	int nargs, nenv, ncopies;
 	bool tty;
 	unsigned rows, cols;
@@ -141,6 +142,12 @@ add_record(struct run *r, int tag, const char *v)
 		r->cwd = v;
 	else if (tag == RUN_HOSTNAME)
 		r->hostname = v;
+	else if (tag == RUN_NET)
+		r->net_if = v;
+	else if (tag == RUN_NET_IP)
+		r->net_ip = v;
+	else if (tag == RUN_NET_GW)
+		r->net_gw = v;
 	else if (tag == RUN_TTY)
 		r->tty = sscanf(v, "%ux%u", &r->rows, &r->cols) == 2;
 }
@@ -198,6 +205,20 @@ loopback_up(void)
 		ioctl(s, SIOCSIFFLAGS, &ifr);
 	}
 	close(s);
+}
+
+/* --net: eth0 up, and configured when --ip/--gateway say how. */
+static int
+configure_net(const struct run *r)
+{
+	char err[256];
+
+	if (!r->net_if)
+		return 0;
+	if (net_setup(r->net_if, r->net_ip, r->net_gw, err, sizeof(err)) == 0)
+		return 0;
+	say("capsa: %s\n", err);
+	return -1;
 }
 
 static int
@@ -402,7 +423,7 @@ main(void)
 	fds[1] = connect_host(PORT_STDOUT);
 	fds[2] = err_fd = connect_host(PORT_STDERR);
 	send_msg(MSG_READY, 0);
-	if (place_copies(&r) < 0)
+	if (place_copies(&r) < 0 || configure_net(&r) < 0)
 		finish(125);
 	umask(022);
 

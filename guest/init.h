@@ -27,6 +27,8 @@ bool pump_io(struct pump *p, bool can_in, bool can_out);
 void pump_drain(struct pump *p);
 
 int copy_tree(const char *src, const char *dst);
+
+int net_setup(const char *ifname, const char *cidr, const char *gateway, char *err, size_t errlen);
 int mkdir_parents(const char *path);
 
 #endif

@@ -26,6 +26,9 @@ enum run_tag {
 	RUN_HOSTNAME = 'h',
 	RUN_TTY = 't',		/* "ROWSxCOLS": give the command a pty */
 	RUN_COPY = 'c',		/* "N:PATH": move RUN_COPY_DIR/N to PATH */
+	RUN_NET = 'n',		/* "eth0": the network interface to bring up */
+	RUN_NET_IP = 'i',	/* "ADDR/PREFIX": its IPv4 address */
+	RUN_NET_GW = 'g',	/* "ADDR": the default gateway */
 };
 
 #define RUN_COPY_DIR "/.capsa/copy"

@@ -119,6 +119,36 @@ vq_pop(struct virtq *q, const struct guest_mem *m, struct vq_chain *c)
 }
 
 /**
+ * vq_put() - return a chain to the driver, unseen until vq_publish().
+ * @q:    the queue.
+ * @head: the chain's head, as vq_pop() gave it.
+ * @len:  bytes the device wrote into the chain's writable buffers.
+ *
+ * For chains the driver must see together: the buffers of one merged
+ * network frame, which it reads as soon as the first one shows.
+ */
+void
+vq_put(struct virtq *q, uint16_t head, uint32_t len)
+{
+	uint32_t *ring = (uint32_t *)(q->used + 2);
+	uint16_t slot = q->used_idx & (q->size - 1);
+
+	ring[2 * slot] = head;
+	ring[2 * slot + 1] = len;
+	q->used_idx++;
+}
+
+/**
+ * vq_publish() - let the driver see every chain vq_put() returned.
+ */
+void
+vq_publish(struct virtq *q)
+{
+	/* The entries must be visible before the index that publishes them. */
+	__atomic_store_n(&q->used[USED_IDX], q->used_idx, __ATOMIC_RELEASE);
+}
+
+/**
  * vq_push() - return a chain to the driver.
  * @q:    the queue.
  * @head: the chain's head, as vq_pop() gave it.
@@ -127,14 +157,8 @@ vq_pop(struct virtq *q, const struct guest_mem *m, struct vq_chain *c)
 void
 vq_push(struct virtq *q, uint16_t head, uint32_t len)
 {
-	uint32_t *ring = (uint32_t *)(q->used + 2);
-	uint16_t slot = q->used_idx & (q->size - 1);
-
-	ring[2 * slot] = head;
-	ring[2 * slot + 1] = len;
-	q->used_idx++;
-	/* The entry must be visible before the index that publishes it. */
-	__atomic_store_n(&q->used[USED_IDX], q->used_idx, __ATOMIC_RELEASE);
+	vq_put(q, head, len);
+	vq_publish(q);
 }
 
 /**

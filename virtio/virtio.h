@@ -110,6 +110,8 @@ bool virtio_live(const struct virtio_dev *dev);
 int vq_enable(struct virtq *q, const struct guest_mem *m);
 int vq_pop(struct virtq *q, const struct guest_mem *m, struct vq_chain *c);
 void vq_push(struct virtq *q, uint16_t head, uint32_t len);
+void vq_put(struct virtq *q, uint16_t head, uint32_t len);
+void vq_publish(struct virtq *q);
 bool vq_has_avail(const struct virtq *q);
 bool vq_wants_interrupt(const struct virtq *q);
 

@@ -5,6 +5,7 @@
  * capsa [OPTIONS] -- COMMAND [ARG...]: options come first and `--` is
  * required, so nothing in the command can ever be taken for an option.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "options.h"
+#include "tap.h"
 #include "util.h"
 
 struct option_def {
@@ -201,6 +203,121 @@ set_cid(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 	return 0;
 }
 
+/* --net tap:NAME: the only backend there is. */
+static int
+set_net(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
+{
+	int e;
+
+	if (strncmp(val, "tap:", 4))
+		return fail(err, errlen, "--net %s: expected tap:NAME", val);
+	e = tap_check_name(val + 4);
+	if (e == -ENAMETOOLONG)
+		return fail(err, errlen, "--net %s: interface names have at most %d characters",
+			    val, IFNAMSIZ - 1);
+	if (e)
+		return fail(err, errlen, "--net %s: not a valid interface name", val);
+	cfg->net_tap = val + 4;
+	return 0;
+}
+
+static int
+hex_digit(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ?
+	       (c | 0x20) - 'a' + 10 : -1;
+}
+
+/* Six octets as two hex digits each, colon-separated; never a multicast one. */
+static int
+set_mac(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
+{
+	uint8_t m[6], any = 0;
+
+	for (int i = 0; i < 6; i++) {
+		const char *p = val + 3 * i;
+		int hi = hex_digit(p[0]), lo = hi < 0 ? -1 : hex_digit(p[1]);
+
+		if (hi < 0 || lo < 0 || p[2] != (i == 5 ? 0 : ':'))
+			return fail(err, errlen,
+				    "--mac %s: expected six hex octets like 52:54:00:12:34:56", val);
+		m[i] = (uint8_t)(hi << 4 | lo);
+		any |= m[i];
+	}
+	if (m[0] & 1)
+		return fail(err, errlen, "--mac %s: a multicast address (the first octet is odd)", val);
+	if (!any)
+		return fail(err, errlen, "--mac %s: the all-zero address", val);
+	memcpy(cfg->mac, m, sizeof(m));
+	cfg->mac_set = true;
+	return 0;
+}
+
+/* ADDR/PREFIX: a dotted IPv4 address and a prefix length 0-32. */
+static int
+parse_cidr(const char *val, struct in_addr *addr, unsigned *prefix)
+{
+	const char *slash = strchr(val, '/');
+	char a[INET_ADDRSTRLEN];
+	uint64_t p;
+
+	if (!slash || (size_t)(slash - val) >= sizeof(a))
+		return -EINVAL;
+	memcpy(a, val, (size_t)(slash - val));
+	a[slash - val] = 0;
+	if (inet_pton(AF_INET, a, addr) != 1 || parse_u64(slash + 1, 0, 32, &p) < 0)
+		return -EINVAL;
+	*prefix = (unsigned)p;
+	return 0;
+}
+
+static int
+set_ip(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
+{
+	struct in_addr a;
+	unsigned prefix;
+
+	if (parse_cidr(val, &a, &prefix) < 0)
+		return fail(err, errlen, "--ip %s: expected an IPv4 ADDR/PREFIX like 10.0.2.15/24", val);
+	cfg->ip = val;
+	return 0;
+}
+
+static int
+set_gateway(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
+{
+	struct in_addr a;
+
+	if (inet_pton(AF_INET, val, &a) != 1)
+		return fail(err, errlen, "--gateway %s: expected an IPv4 address like 10.0.2.2", val);
+	cfg->gateway = val;
+	return 0;
+}
+
+/* The network options only make sense together; the gateway must be on-link. */
+static int
+check_net(const struct capsa_config *cfg, char *err, unsigned errlen)
+{
+	struct in_addr a, gw;
+	unsigned prefix;
+	uint32_t mask;
+
+	if (!cfg->net_tap && (cfg->mac_set || cfg->ip || cfg->gateway))
+		return fail(err, errlen, "--%s needs --net tap:NAME",
+			    cfg->mac_set ? "mac" : cfg->ip ? "ip" : "gateway");
+	if (cfg->gateway && !cfg->ip)
+		return fail(err, errlen, "--gateway needs --ip ADDR/PREFIX");
+	if (!cfg->gateway)
+		return 0;
+	parse_cidr(cfg->ip, &a, &prefix);
+	inet_pton(AF_INET, cfg->gateway, &gw);
+	mask = prefix ? htonl(~0U << (32 - prefix)) : 0;
+	if ((a.s_addr ^ gw.s_addr) & mask || a.s_addr == gw.s_addr)
+		return fail(err, errlen, "--gateway %s: not another address in --ip %s",
+			    cfg->gateway, cfg->ip);
+	return 0;
+}
+
 static int
 set_workdir(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 {
@@ -240,6 +357,14 @@ static const struct option_def options[] = {
 	  "expose guest vsock ports on the unix socket PATH (Firecracker protocol)",
 	  "--vsock /tmp/agent.sock" },
 	{ "cid", 0, "N", set_cid, "the guest's vsock CID (default 3)", "--cid 7" },
+	{ "net", 0, "tap:NAME", set_net,
+	  "attach the guest's eth0 to the TAP interface NAME, created if missing (default: no network)",
+	  "--net tap:tap0" },
+	{ "mac", 0, "MAC", set_mac, "eth0's MAC address (default: a random local one)",
+	  "--mac 52:54:00:12:34:56" },
+	{ "ip", 0, "ADDR/PREFIX", set_ip, "configure eth0 with this IPv4 address",
+	  "--ip 10.0.2.15/24" },
+	{ "gateway", 0, "ADDR", set_gateway, "default route via ADDR", "--gateway 10.0.2.2" },
 	{ "tty", 't', NULL, set_tty, "give the command a terminal even if capsa has none", "-t" },
 	{ "no-tty", 'T', NULL, set_notty, "never give the command a terminal", "-T" },
 	{ "verbose", 'v', NULL, set_verbose, "show the guest kernel log and capsa's steps", "-v" },
@@ -429,6 +554,8 @@ options_parse(struct capsa_config *cfg, int argc, char **argv, char *err, unsign
 		return fail(err, errlen, "missing '-- COMMAND' (usage: capsa [OPTIONS] -- COMMAND [ARG...])");
 	cfg->argv = argv + i + 1;
 	cfg->argc = argc - i - 1;
+	if (check_net(cfg, err, errlen) < 0)
+		return -1;
 	return check_command(cfg, err, errlen);
 }
 

@@ -33,6 +33,11 @@ struct capsa_config {
 	const char *workdir;
 	const char *vsock_path;		/* --vsock: Firecracker-style unix socket */
 	uint64_t cid;			/* the guest's vsock address */
+	const char *net_tap;		/* --net tap:NAME: NAME, or NULL for no network */
+	uint8_t mac[6];			/* --mac, valid when mac_set */
+	bool mac_set;
+	const char *ip;			/* --ip ADDR/PREFIX, as given (checked) */
+	const char *gateway;		/* --gateway ADDR (checked) */
 	struct strlist env;		/* KEY=VALUE, in order; later wins */
 	struct strlist copies;		/* HOST_PATH[:GUEST_PATH] */
 	char **argv;			/* the command */
