@@ -273,6 +273,7 @@ set_offloads(struct net_dev *d)
 {
 	uint64_t f = d->vdev.driver_features;
 	unsigned want = 0;
+	int e;
 
 	if (!d->offload)
 		return;
@@ -284,8 +285,13 @@ set_offloads(struct net_dev *d)
 		want |= TUN_F_TSO6;
 	if (has(f, VIRTIO_NET_F_GUEST_ECN))
 		want |= TUN_F_TSO_ECN;
-	if (want != d->tun_offloads && tap_set_offload(d->tap_fd, want) == 0)
-		d->tun_offloads = want;
+	if (want == d->tun_offloads)
+		return;
+	/* The check on receive drops what a stale setting lets through. */
+	e = tap_set_offload(d->tap_fd, want);
+	if (e < 0)
+		log_warn("virtio-net: cannot set the tap's offloads to %#x: %s", want, strerror(-e));
+	d->tun_offloads = want;
 }
 
 /* Read the next acceptable frame into rx_buf. Return: whether there is one. */

@@ -3,8 +3,8 @@
  * tap.h - the host end of the guest's network: a TAP interface opened
  * through /dev/net/tun, framed with 12-byte virtio-net headers.
  */
-#ifndef CAPSA_TAP_H
-#define CAPSA_TAP_H
+#ifndef CAPSA_VMM_TAP_H
+#define CAPSA_VMM_TAP_H
 
 #include <stdbool.h>
 #include <stddef.h>

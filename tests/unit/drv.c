@@ -38,14 +38,28 @@ uint32_t
 drv_start(struct drv *d, struct vm *vm, uint64_t base, unsigned nq, uint16_t size,
 	  uint64_t ring_gpa)
 {
+	return drv_start_features(d, vm, base, nq, size, ring_gpa, 1ULL << VIRTIO_F_VERSION_1);
+}
+
+/**
+ * drv_start_features() - drv_start(), accepting the feature bits @features.
+ *
+ * Return: the device status read back at the end.
+ */
+uint32_t
+drv_start_features(struct drv *d, struct vm *vm, uint64_t base, unsigned nq, uint16_t size,
+		   uint64_t ring_gpa, uint64_t features)
+{
 	memset(d, 0, sizeof(*d));
 	d->vm = vm;
 	d->base = base;
 	d->nq = nq;
 	drv_wr(d, 0x070, 0);
 	drv_wr(d, 0x070, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	drv_wr(d, 0x024, 0);
+	drv_wr(d, 0x020, (uint32_t)features);
 	drv_wr(d, 0x024, 1);
-	drv_wr(d, 0x020, 1);			/* VIRTIO_F_VERSION_1 */
+	drv_wr(d, 0x020, (uint32_t)(features >> 32));
 	drv_wr(d, 0x070, drv_rd(d, 0x070) | VIRTIO_CONFIG_S_FEATURES_OK);
 	for (unsigned i = 0; i < nq; i++) {
 		uint64_t g = ring_gpa + i * DRV_RING_SPAN;

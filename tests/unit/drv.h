@@ -29,6 +29,8 @@ uint32_t drv_rd(struct drv *d, uint64_t off);
 void drv_wr(struct drv *d, uint64_t off, uint32_t v);
 uint32_t drv_start(struct drv *d, struct vm *vm, uint64_t base, unsigned nq,
 		   uint16_t size, uint64_t ring_gpa);
+uint32_t drv_start_features(struct drv *d, struct vm *vm, uint64_t base, unsigned nq,
+			    uint16_t size, uint64_t ring_gpa, uint64_t features);
 void drv_desc(struct drv *d, unsigned q, uint16_t i, uint64_t addr, uint32_t len,
 	      uint16_t flags, uint16_t next);
 void drv_post(struct drv *d, unsigned q, uint16_t head);

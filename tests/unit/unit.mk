@@ -11,7 +11,7 @@
 
 UNIT_DIR   := $(B)/unit
 UNIT_NAMES := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/t_*.c))
-UNIT_HELP  := tests/unit/fake.c tests/unit/drv.c tests/unit/vsenv.c
+UNIT_HELP  := tests/unit/fake.c tests/unit/drv.c tests/unit/vsenv.c tests/unit/netenv.c
 UNIT_DEPS  := $(UNIT_HELP) $(wildcard tests/unit/*.h)
 UNIT_LINK  := -Wl,--wrap=ioctl
 
@@ -73,7 +73,7 @@ unit: unit-musl unit-asan
 # tests with -fsanitize=thread. Not part of `make unit`: see each file's
 # comment for the bug it still shows.
 UNIT_TSAN_BINS := $(patsubst tests/unit/%.c,$(UNIT_DIR)/tsan/%,$(wildcard tests/unit/tsan_*.c))
-UNIT_TSAN_SRCS := $(filter vmm/bus.c vmm/loop.c vmm/mem.c vmm/util.c virtio/%,$(SRCS))
+UNIT_TSAN_SRCS := $(filter vmm/bus.c vmm/loop.c vmm/mem.c vmm/tap.c vmm/util.c virtio/%,$(SRCS))
 
 $(UNIT_DIR)/tsan/%: tests/unit/%.c $(UNIT_DEPS) $(UNIT_TSAN_SRCS)
 	@mkdir -p $(dir $@)
