@@ -116,6 +116,32 @@ static const struct bad bad[] = {
 	{ { "--env-file", "/nonexistent/env", "--", "x" },
 	  "--env-file /nonexistent/env: No such file or directory" },
 	{ { "--env-file", "/", "--", "x" }, "--env-file /: Is a directory" },
+	{ { "--net", "user", "--", "x" }, "--net user: expected tap:NAME" },
+	{ { "--net", "tap:", "--", "x" }, "--net tap:: not a valid interface name" },
+	{ { "--net", "tap:a/b", "--", "x" }, "not a valid interface name" },
+	{ { "--net", "tap:tap%d", "--", "x" }, "not a valid interface name" },
+	{ { "--net", "tap:abcdefghijklmnop", "--", "x" }, "at most 15 characters" },
+	{ { "--net", "tap:t", "--mac", "52:54:00:12:34", "--", "x" }, "expected six hex octets" },
+	{ { "--net", "tap:t", "--mac", "52:54:00:12:34:5g", "--", "x" }, "expected six hex" },
+	{ { "--net", "tap:t", "--mac", "52:54:00:12:34:567", "--", "x" }, "expected six hex" },
+	{ { "--net", "tap:t", "--mac", " 2:54:00:12:34:56", "--", "x" }, "expected six hex" },
+	{ { "--net", "tap:t", "--mac", "52-54-00-12-34-56", "--", "x" }, "expected six hex" },
+	{ { "--net", "tap:t", "--mac", "01:00:5e:00:00:01", "--", "x" }, "a multicast address" },
+	{ { "--net", "tap:t", "--mac", "00:00:00:00:00:00", "--", "x" }, "the all-zero address" },
+	{ { "--net", "tap:t", "--ip", "10.0.2.15", "--", "x" }, "expected an IPv4 ADDR/PREFIX" },
+	{ { "--net", "tap:t", "--ip", "10.0.2.15/33", "--", "x" }, "expected an IPv4" },
+	{ { "--net", "tap:t", "--ip", "10.0.2/24", "--", "x" }, "expected an IPv4" },
+	{ { "--net", "tap:t", "--ip", "10.0.2.15/", "--", "x" }, "expected an IPv4" },
+	{ { "--net", "tap:t", "--ip", "10.0.2.15/2x", "--", "x" }, "expected an IPv4" },
+	{ { "--net", "tap:t", "--gateway", "10.0.2.256", "--", "x" }, "--gateway 10.0.2.256: expected" },
+	{ { "--net", "tap:t", "--gateway", "10.0.2.2", "--", "x" }, "--gateway needs --ip" },
+	{ { "--net", "tap:t", "--ip", "10.0.2.15/24", "--gateway", "10.0.3.1", "--", "x" },
+	  "--gateway 10.0.3.1: not another address in --ip 10.0.2.15/24" },
+	{ { "--net", "tap:t", "--ip", "10.0.2.15/24", "--gateway", "10.0.2.15", "--", "x" },
+	  "not another address" },
+	{ { "--mac", "52:54:00:12:34:56", "--", "x" }, "--mac needs --net tap:NAME" },
+	{ { "--ip", "10.0.2.15/24", "--", "x" }, "--ip needs --net tap:NAME" },
+	{ { "--gateway", "10.0.2.2", "--", "x" }, "--gateway needs --net tap:NAME" },
 };
 
 static int
@@ -305,6 +331,28 @@ test_env_file(void)
 	}
 }
 
+/* --net, --mac, --ip, --gateway: what the good ones leave in the config. */
+static void
+test_net(void)
+{
+	struct capsa_config c;
+	char err[256];
+
+	CHECK(parse((const char *[]){ "--", "x", NULL }, &c, err, sizeof(err)) == 0 &&
+	      !c.net_tap && !c.mac_set && !c.ip && !c.gateway, "default: no network");
+	CHECK(parse((const char *[]){ "--net", "tap:tap0", "--mac", "52:54:00:Ab:cD:ef", "--ip",
+				      "10.0.2.15/24", "--gateway", "10.0.2.2", "--", "x", NULL },
+		    &c, err, sizeof(err)) == 0 && !strcmp(c.net_tap, "tap0") && c.mac_set &&
+	      !memcmp(c.mac, "\x52\x54\x00\xab\xcd\xef", 6) && !strcmp(c.ip, "10.0.2.15/24") &&
+	      !strcmp(c.gateway, "10.0.2.2"), "--net --mac --ip --gateway (%s)", err);
+	CHECK(parse((const char *[]){ "--net=tap:abcdefghijklmno", "--ip", "10.1.2.3/0",
+				      "--gateway", "192.168.1.1", "--", "x", NULL },
+		    &c, err, sizeof(err)) == 0 && !strcmp(c.net_tap, "abcdefghijklmno"),
+	      "a 15-character tap; /0 takes any gateway (%s)", err);
+	CHECK(parse((const char *[]){ "--net", "tap:t", "--ip", "10.0.0.1/32", "--", "x", NULL },
+		    &c, err, sizeof(err)) == 0 && !c.gateway, "--ip /32 without a gateway (%s)", err);
+}
+
 int
 main(void)
 {
@@ -316,5 +364,6 @@ main(void)
 	test_size_cap();
 	test_parse_u64();
 	test_env_file();
+	test_net();
 	return tap_done();
 }
