@@ -16,7 +16,7 @@ FUZZ_DIR     := $(B)/fuzz
 FUZZ_ALL     := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ         ?= $(FUZZ_ALL)
 FUZZ_SRCS    := $(filter-out capsa.c jail/%,$(SRCS)) tests/unit/fake.c tests/unit/drv.c \
-                tests/unit/vsenv.c
+                tests/unit/vsenv.c tests/unit/netenv.c
 FUZZ_CFLAGS  := -std=gnu11 $(WARN) -Wno-format-nonliteral -D_GNU_SOURCE \
                 -DCAPSA_VERSION='"$(VERSION)"' -O1 -g -fno-omit-frame-pointer \
                 -I. -Itests/unit

@@ -135,6 +135,44 @@ seed("size", "u64", bytes([3]) + b"18446744073709551615" + bytes([0]) + struct.p
 seed("size", "crash-parse_u64", b"+850000000000000000000000000000000000000$$00$0000")
 seed("size", "u64-range", bytes([3]) + b"100" + bytes([0]) + struct.pack("<QQ", 5, 99))
 
+# ---- net: 2 setup bytes, then a program of commands (fuzz_net.c) ------------
+def ncmd(kind, hi=0):
+    return bytes([next(c for c in range(256) if c % 10 == kind and c & 0xf0 == hi)])
+
+
+N_KICK, N_HOST, N_DRAIN, N_FRAME, N_RXBUFS, N_RESTART = 1, 2, 3, 7, 8, 9
+ALL_OFFLOADS = 0x3fb  # CSUM GUEST_CSUM TSO4/6 ECN both ways, MRG_RXBUF
+
+
+def nframe(payload, slot=0, mode=16, flags=0, gso=0, gso_size=0, cstart=0, coff=0):
+    return (ncmd(N_FRAME) + bytes([slot, mode, flags, gso])
+            + struct.pack("<HHHHH", 0, gso_size, cstart, coff, len(payload)) + payload)
+
+
+def nrx(*sizes):
+    return ncmd(N_RXBUFS) + bytes([len(sizes) - 1]) + b"".join(
+        struct.pack("<BH", i, sz) for i, sz in enumerate(sizes))
+
+
+def nhost(hdr, payload):
+    rec = hdr + payload
+    return ncmd(N_HOST) + struct.pack("<H", len(rec)) + rec
+
+
+NHDR = bytes(12)
+seed("net", "tx", struct.pack("<H", ALL_OFFLOADS) + nframe(bytes(range(60))) + ncmd(N_DRAIN))
+seed("net", "tx-tso", struct.pack("<H", ALL_OFFLOADS)
+     + nframe(bytes(3000), mode=16 | 2, flags=1, gso=1, gso_size=1448, cstart=34, coff=16))
+seed("net", "rx", struct.pack("<H", 0x200) + nrx(4096, 4096, 4096, 4096) + nhost(NHDR, bytes(100)))
+seed("net", "rx-merge", struct.pack("<H", 0x200) + nrx(2048, 2048, 2048, 2048)
+     + nhost(NHDR, bytes(5000)))
+seed("net", "rx-big", struct.pack("<H", 0x200) + nrx(*([64] * 16))
+     + ncmd(N_HOST, 0xc0) + struct.pack("<H", 100) + nrx(4096))
+seed("net", "rx-wait", struct.pack("<H", ALL_OFFLOADS) + nhost(NHDR, bytes(60)) * 3
+     + nrx(4096) + ncmd(N_KICK) + nrx(4096, 4096))
+seed("net", "restart", struct.pack("<H", ALL_OFFLOADS) + nrx(2048) + nhost(NHDR, bytes(5000))
+     + ncmd(N_RESTART) + struct.pack("<H", 0) + nrx(4096) + nhost(NHDR, bytes(70)))
+
 for harness, files in seeds.items():
     d = os.path.join(OUT, harness)
     os.makedirs(d, exist_ok=True)
