@@ -81,6 +81,8 @@ struct net_dev {
 	uint8_t rx_buf[NET_HDR_LEN + NET_MAX_FRAME + 1];	/* +1: too long shows */
 };
 
+static void interrupt(struct net_dev *d);
+
 static bool
 has(uint64_t features, unsigned bit)
 {
@@ -244,25 +246,43 @@ tx_send(struct net_dev *d)
 	return true;
 }
 
+/* Kick queue @q ourselves: there is more to do after the other events. */
+static void
+requeue(struct net_dev *d, unsigned q)
+{
+	uint64_t one = 1;
+
+	(void)!write(d->vdev.vq[q].kick_fd, &one, sizeof(one));
+}
+
+/*
+ * Send what the driver queued. Its kicks are off meanwhile (each is a VM
+ * exit), and back on once the queue is empty; a chain that raced with
+ * that, or a full budget, is served on a kick of our own.
+ */
 static void
 process_tx(struct net_dev *d)
 {
 	struct virtq *q = &d->vdev.vq[TXQ];
 	unsigned budget = TX_BUDGET;
-	uint64_t one = 1;
 	int n = 0;
 
 	if (!q->ready || (d->tx_blocked && !tx_send(d)))
 		return;
+	vq_notify(q, false);
 	while (budget && (n = vq_pop(q, d->vdev.mem, &d->tx_chain)) > 0) {
 		if (!tx_send(d))
-			return;
+			return;		/* EPOLLOUT resumes; kicks stay off */
 		budget--;
 	}
-	if (n < 0)
+	if (n < 0) {
 		virtio_fail(&d->vdev, "malformed transmit descriptor chain");
-	else if (!budget)	/* more to send: come back after the others */
-		(void)!write(q->kick_fd, &one, sizeof(one));
+		return;
+	}
+	if (budget)
+		vq_notify(q, true);
+	if (!budget || vq_has_avail(q))
+		requeue(d, TXQ);
 }
 
 /* ---- receive ------------------------------------------------------------- */
@@ -419,22 +439,35 @@ rx_fill(struct net_dev *d)
 	return 1;
 }
 
+/*
+ * Move frames from the tap to the guest. The driver's kicks only matter
+ * to a frame waiting for buffers, so they are on only then; buffers that
+ * raced with turning them on are looked at on a kick of our own.
+ */
 static void
 process_rx(struct net_dev *d)
 {
+	struct virtq *q = &d->vdev.vq[RXQ];
 	int r = 1;
 
-	if (!d->vdev.vq[RXQ].ready)
+	if (!q->ready)
 		return;
 	set_offloads(d);
 	for (unsigned i = 0; i < RX_BUDGET && r > 0; i++) {
 		if (!d->rx_len && !rx_read(d))
 			break;
 		r = rx_fill(d);
+		/* Now, not after the batch: the guest works while we copy. */
+		interrupt(d);
+	}
+	if (r < 0) {
+		virtio_fail(&d->vdev, "malformed receive descriptor chain");
+		return;
 	}
 	d->rx_stalled = r == 0;
-	if (r < 0)
-		virtio_fail(&d->vdev, "malformed receive descriptor chain");
+	vq_notify(q, d->rx_stalled);
+	if (d->rx_stalled && vq_has_avail(q))
+		requeue(d, RXQ);
 }
 
 /* ---- the event loop side ------------------------------------------------- */
@@ -463,19 +496,22 @@ interrupt(struct net_dev *d)
 		    (d->tx_used && vq_wants_interrupt(&d->vdev.vq[TXQ]));
 
 	d->rx_used = d->tx_used = false;
-	if (need)
+	if (need) {
+		d->st.interrupts++;
 		virtio_interrupt(&d->vdev, VIRTIO_INT_USED);
+	}
 }
 
 static void
 kick(struct ev *ev, uint32_t events)
 {
 	struct net_dev *d = ev->opaque;
-	uint64_t n;
+	uint64_t n = 0;
 
 	(void)events;
 	(void)!read(ev->fd, &n, sizeof(n));
 	pthread_mutex_lock(&d->vdev.lock);
+	d->st.kicks[ev == &d->kick_ev[TXQ]] += n;
 	if (virtio_live(&d->vdev) && ev == &d->kick_ev[TXQ])
 		process_tx(d);
 	else if (virtio_live(&d->vdev))

@@ -29,11 +29,15 @@ struct net_dev;
  *               an empty or writable transmit chain.
  * @tx_errors:   frames the tap refused.
  * @bad_buffers: receive chains returned unused (readable, or too small).
+ * @kicks:       notifications from the driver, receive and transmit queue
+ *               (each is a VM exit).
+ * @interrupts:  interrupts raised.
  */
 struct net_stats {
 	uint64_t rx_frames, rx_bytes, rx_dropped;
 	uint64_t tx_frames, tx_bytes, tx_dropped, tx_errors;
 	uint64_t bad_buffers;
+	uint64_t kicks[2], interrupts;
 };
 
 struct net_dev *net_create(struct vm *vm, struct loop *loop, uint64_t base, unsigned irq,

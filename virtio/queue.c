@@ -12,6 +12,7 @@
 #define AVAIL_FLAGS 0
 #define AVAIL_IDX 1
 #define AVAIL_RING 2
+#define USED_FLAGS 0
 #define USED_IDX 1
 
 /**
@@ -159,6 +160,23 @@ vq_push(struct virtq *q, uint16_t head, uint32_t len)
 {
 	vq_put(q, head, len);
 	vq_publish(q);
+}
+
+/**
+ * vq_notify() - whether the driver should kick the device for new chains.
+ * @q:  a ready queue.
+ * @on: false while the device will look at the queue anyway.
+ *
+ * VRING_USED_F_NO_NOTIFY is advice the driver may ignore (virtio 1.2,
+ * 2.7.10). After turning kicks back on, check vq_has_avail() again: a
+ * chain the driver added before it saw the flag came without a kick.
+ */
+void
+vq_notify(struct virtq *q, bool on)
+{
+	__atomic_store_n(&q->used[USED_FLAGS], on ? 0 : VRING_USED_F_NO_NOTIFY, __ATOMIC_RELAXED);
+	/* The flag must be visible before we read avail->idx again. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
 /**

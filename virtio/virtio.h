@@ -114,6 +114,7 @@ void vq_put(struct virtq *q, uint16_t head, uint32_t len);
 void vq_publish(struct virtq *q);
 bool vq_has_avail(const struct virtq *q);
 bool vq_wants_interrupt(const struct virtq *q);
+void vq_notify(struct virtq *q, bool on);
 
 size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t off,
 		    const void *buf, size_t len);

@@ -30,7 +30,9 @@ cp tests/bench/net-ehost.sh "$S/tests/run.sh"
 cp tests/vm/lib.sh tests/bench/net-guest.sh "$S/tests/"
 echo "$MIB" >"$S/tests/mib"
 echo "$RUNS" >"$S/tests/runs"
+# QEMU_ONLY=1 or CAPSA_ONLY=1 run one side only.
 [ -z "${QEMU_ONLY:-}" ] || sed -i "1a QEMU_ONLY=1" "$S/tests/run.sh"
+[ -z "${CAPSA_ONLY:-}" ] || sed -i "1a CAPSA_ONLY=1" "$S/tests/run.sh"
 qemu=$(command -v qemu-system-x86_64)
 libs=$(ldd "$qemu" | awk '$2 == "=>" { print $3 } $1 ~ /^\// { print $1 }' | sort -u)
 # shellcheck disable=SC2086  # one file per word

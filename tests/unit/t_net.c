@@ -293,6 +293,15 @@ rx_expect(size_t flen, unsigned seed, unsigned want_nbuf, const char *what)
 	CHECK_MEM(got + HDR, frame, MIN((size_t)n, flen), "%s: frame content", what);
 }
 
+/* The device's VRING_USED_F_NO_NOTIFY for queue @q. */
+static bool
+kicks_off(unsigned q)
+{
+	uint16_t *used = gpa(env.drv.q[q].used, 2);
+
+	return used[0] & VRING_USED_F_NO_NOTIFY;
+}
+
 static bool
 rx_none(void)
 {
@@ -346,6 +355,13 @@ test_rx_backpressure(void)
 	rx_expect(201, 11, 1, "back-pressure: second frame");
 	rx_expect(202, 12, 1, "back-pressure: third frame");
 	CHECK_U64(stats().rx_dropped, 0, "back-pressure: nothing dropped");
+	CHECK(kicks_off(NET_RXQ), "no frame waiting: receive kicks off");
+	send_frame(300, 13);
+	CHECK(!kicks_off(NET_RXQ), "a frame waiting for buffers: receive kicks on");
+	rx_post(3, 4096);
+	netenv_kick(&env, NET_RXQ);
+	rx_expect(300, 13, 1, "back-pressure: the kick brings it");
+	CHECK(!kicks_off(NET_TXQ), "transmit queue empty: transmit kicks on");
 }
 
 /* Readable or too-small receive chains come back empty; the frame goes on. */
