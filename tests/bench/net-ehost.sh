@@ -40,8 +40,11 @@ verdict() {
 
 capsa_run() {
 	listen
-	capsa -v --net tap:btap0 --ip $GUEST_IP/24 --copy /tests/net-guest.sh:/bench.sh \
+	capsa -v --timeout $((MIB * 20 + 60)) --net tap:btap0 --ip $GUEST_IP/24 \
+		--copy /tests/net-guest.sh:/bench.sh \
 		-- sh /bench.sh $MIB $HOST_IP >/tmp/capsa.log 2>/tmp/capsa.err </dev/null
+	rc=$?
+	[ $rc = 0 ] || { echo "# capsa exit $rc"; grep -a -v '^\[' /tmp/capsa.err | tail -n 5 | sed 's/^/# /'; }
 	verdict capsa /tmp/capsa.log
 	# Frames and bytes show whether the offloads worked (64 KiB TSO frames).
 	grep -o 'eth0: received.*' /tmp/capsa.err | sed 's/^/# /'
