@@ -76,7 +76,7 @@ t_net_bulk() {
 	p1=$!
 	nc -l -p 5002 <"$T/h2g" >/dev/null &
 	p2=$!
-	netcap --memory 512 -- sh -c '
+	netcap --memory 512 --timeout 300 -- sh -c '
 		head -c '$((NET_MIB << 20))' /dev/urandom >/tmp/g
 		sha256sum /tmp/g | cut -d" " -f1
 		mkfifo /tmp/idle; exec 3<>/tmp/idle
