@@ -22,6 +22,7 @@
 #include "boot/boot.h"
 #include "boot/cpio.h"
 #include "guest/proto.h"
+#include "jail/jail.h"
 #include "virtio/vsock.h"
 #include "vmm/loop.h"
 #include "vmm/options.h"
@@ -369,9 +370,15 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_verbose = s.cfg.verbose;
+	if (s.cfg.action == ACT_CHECK)
+		return jail_check(&s.cfg.jail);
 	block_signals();
 	build_vm(&s);
 	watch_events(&s);
+	/* Everything is open: confine capsa before any guest code runs. */
+	if (jail_apply(&s.cfg.jail, NULL, err, sizeof(err)) < 0)
+		die("%s", err);
+	s.vm.vcpu_init = jail_vcpu;
 	if (vm_start(&s.vm) < 0)
 		die("%s", s.vm.end_msg);
 	if (loop_run(&s.loop) < 0)
