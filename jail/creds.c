@@ -150,7 +150,8 @@ stage_capabilities(struct jail_run *run, char *detail, size_t len)
 		return jail_detail(detail, len, caps, "capset: %s", strerror(-caps));
 	if (run->root)
 		return jail_detail(detail, len, 0, "all dropped; now uid %u gid %u", run->uid, run->gid);
-	return jail_detail(detail, len, 0, "all dropped");
+	return jail_detail(detail, len, 0, "all dropped%s",
+			   run->j->user_set ? "; --user ignored: not started as root" : "");
 }
 
 static int
