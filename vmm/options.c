@@ -211,12 +211,11 @@ static const struct option_def options[] = {
 	  "--timeout 60" },
 	{ "tty", 't', NULL, set_tty, "give the command a terminal even if capsa has none", "-t" },
 	{ "no-tty", 'T', NULL, set_notty, "never give the command a terminal", "-T" },
-	{ "jail", 0, "MODE", set_jail, "confine capsa itself: best-effort (default), strict "
-	  "(fail if a layer cannot apply) or off (debugging)", "--jail strict" },
-	{ "user", 0, "USER|UID[:GID]", set_user, "the identity capsa takes when started as "
-	  "root (default nobody)", "--user 1000:1000" },
-	{ "check", 0, NULL, set_check, "show whether a guest can run here and how capsa is jailed",
-	  "--check" },
+	{ "jail", 0, "MODE", set_jail, "confine capsa: best-effort (default), strict or off",
+	  "--jail strict" },
+	{ "user", 0, "USER|UID[:GID]", set_user, "who capsa becomes when run as root (default nobody)",
+	  "--user 1000:1000" },
+	{ "check", 0, NULL, set_check, "show whether a guest can run here, and the jail", "--check" },
 	{ "verbose", 'v', NULL, set_verbose, "show the guest kernel log and capsa's steps", "-v" },
 	{ "help", 'h', NULL, set_help, "show this help", "--help" },
 	{ "version", 0, NULL, set_version, "show the version", "--version" },

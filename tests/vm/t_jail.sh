@@ -129,12 +129,35 @@ t_jail_pivot() {
 	expect_file "capsa on a tmpfs root: output" "$T/out" pivoted
 }
 
+# jail_watch CMD...: run CMD (stdout $T/out, stderr $T/err, status $rc), and
+# if it has not ended after 60 s, show where its threads are and kill it.
+jail_watch() {
+	"$@" >"$T/out" 2>"$T/err" </dev/null &
+	_p=$! _i=0
+	while [ $_i -lt 600 ] && ! grep -qs '^State:.*Z' /proc/$_p/status && [ -d /proc/$_p ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	if [ $_i -ge 600 ]; then
+		diag "still running after 60 s: $*"
+		for _t in /proc/$_p/task/*; do
+			diag "thread ${_t##*/}: $(grep State "$_t/status") in $(cat "$_t/wchan")"
+			sed 's/^/#   /' "$_t/stack" 2>/dev/null
+		done
+		kill -9 $_p
+	fi
+	wait $_p
+	rc=$?
+}
+
 # escape WHERE OP WANT: capsa-test tries OP on the main thread or a vCPU.
 jail_escape() {
 	_env=$2
 	[ "$1" = vcpu ] && _env=vcpu:$2
-	CAPSA_TEST_ESCAPE=$_env capsa-test $4 -- true >"$T/out" 2>"$T/err" </dev/null
-	_rc=$?
+	export CAPSA_TEST_ESCAPE=$_env
+	jail_watch capsa-test $4 -- true
+	unset CAPSA_TEST_ESCAPE
+	_rc=$rc
 	if [ "$_rc" = "$3" ]; then ok "$1 $2 ${4:+($4) }-> status $3"
 	else fail "$1 $2 ${4:+($4) }-> status $3" "got $_rc: $(head -c 300 "$T/err")"; fi
 }
