@@ -22,6 +22,7 @@
 #include "boot/boot.h"
 #include "boot/payload.h"
 #include "guest/proto.h"
+#include "jail/jail.h"
 #include "virtio/vsock.h"
 #include "vmm/loop.h"
 #include "vmm/options.h"
@@ -54,6 +55,7 @@ struct session {
 	bool tty;			/* the command has a terminal */
 	unsigned rows, cols;
 	unsigned interrupts;		/* SIGINT/SIGTERM received */
+	bool kill_armed;		/* --kill-after runs since a signal */
 	double t0;
 	struct ev end_ev, ctl_ev, sig_ev, boot_ev, timeout_ev, kill_ev;
 };
@@ -239,7 +241,7 @@ on_kill_after(struct ev *ev, uint32_t events)
 	force_end(s, 128 + SIGKILL);
 }
 
-static int add_timer(struct session *s, struct ev *ev, uint64_t seconds, ev_fn fn);
+static int arm_timer(struct ev *ev, uint64_t seconds);
 
 /*
  * SIGINT, SIGTERM, SIGHUP and SIGQUIT go to the command. A second SIGINT
@@ -267,9 +269,10 @@ on_signal(struct ev *ev, uint32_t events)
 			return;
 		}
 		send_ctl(s, MSG_SIGNAL, sig);
-		if (s->cfg.kill_after_s && !s->kill_ev.fn &&
-		    add_timer(s, &s->kill_ev, s->cfg.kill_after_s, on_kill_after) < 0)
-			log_warn("cannot arm --kill-after: %s", strerror(errno));
+		if (s->cfg.kill_after_s && !s->kill_armed) {
+			s->kill_armed = true;
+			arm_timer(&s->kill_ev, s->cfg.kill_after_s);
+		}
 	}
 }
 
@@ -292,15 +295,26 @@ on_boot_deadline(struct ev *ev, uint32_t events)
 	vm_stop(&s->vm, VM_FAILED, "the guest did not boot within %d s", BOOT_DEADLINE_S);
 }
 
+/*
+ * A timer on the loop, created now (the jail forbids making fds later) and
+ * armed with arm_timer() when, and if, it is needed.
+ */
 static int
-add_timer(struct session *s, struct ev *ev, uint64_t seconds, ev_fn fn)
+add_timer(struct session *s, struct ev *ev, ev_fn fn)
 {
-	struct itimerspec t = { .it_value = { .tv_sec = (time_t)seconds } };
 	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 
-	if (fd < 0 || timerfd_settime(fd, 0, &t, NULL) < 0)
+	if (fd < 0)
 		return -errno;
 	return loop_add(&s->loop, ev, EV_TIMER, fd, EPOLLIN, fn, s);
+}
+
+static int
+arm_timer(struct ev *ev, uint64_t seconds)
+{
+	struct itimerspec t = { .it_value = { .tv_sec = (time_t)seconds } };
+
+	return timerfd_settime(ev->fd, 0, &t, NULL) < 0 ? -errno : 0;
 }
 
 static void
@@ -317,8 +331,11 @@ watch_events(struct session *s)
 	    loop_add(&s->loop, &s->end_ev, EV_VM_END, s->vm.end_fd, EPOLLIN, on_vm_end, s) < 0 ||
 	    loop_add(&s->loop, &s->ctl_ev, EV_CONTROL, s->ctl_fd, EPOLLIN, on_control, s) < 0 ||
 	    loop_add(&s->loop, &s->sig_ev, EV_SIGNAL, sfd, EPOLLIN, on_signal, s) < 0 ||
-	    add_timer(s, &s->boot_ev, BOOT_DEADLINE_S, on_boot_deadline) < 0 ||
-	    (s->cfg.timeout_s && add_timer(s, &s->timeout_ev, s->cfg.timeout_s, on_timeout) < 0))
+	    add_timer(s, &s->boot_ev, on_boot_deadline) < 0 ||
+	    arm_timer(&s->boot_ev, BOOT_DEADLINE_S) < 0 ||
+	    add_timer(s, &s->timeout_ev, on_timeout) < 0 ||
+	    (s->cfg.timeout_s && arm_timer(&s->timeout_ev, s->cfg.timeout_s) < 0) ||
+	    add_timer(s, &s->kill_ev, on_kill_after) < 0)
 		die("cannot set up the event loop: %s", strerror(errno));
 }
 
@@ -406,10 +423,16 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_verbose = s.cfg.verbose;
+	if (s.cfg.action == ACT_CHECK)
+		return jail_check(&s.cfg.jail);
 	block_signals();
 	setup_tty(&s);
 	build_vm(&s);
 	watch_events(&s);
+	/* Everything is open: confine capsa before any guest code runs. */
+	if (jail_apply(&s.cfg.jail, NULL, err, sizeof(err)) < 0)
+		die("%s", err);
+	s.vm.vcpu_init = jail_vcpu;
 	if (vm_start(&s.vm) < 0)
 		die("%s", s.vm.end_msg);
 	if (loop_run(&s.loop) < 0)

@@ -321,8 +321,10 @@ conn_close(struct conn *c)
 	if (c->out_polled && c->out_fd != c->in_fd)
 		loop_del(d->loop, &c->out_ev);
 	free(c->buf);
-	if (c->owns_fd)
+	if (c->owns_fd) {
 		close(c->in_fd);
+		bridge_fd_closed(d);
+	}
 	c->closed = true;
 	d->nconns--;
 	loop_free_later(d->loop, c);

@@ -95,5 +95,6 @@ void vsock_unlock(struct vsock_dev *d);
 struct conn *bridge_outbound(struct vsock_dev *d, uint32_t host_port, uint32_t guest_port);
 void bridge_opened(struct conn *c);
 bool bridge_port_free(struct vsock_dev *d, uint32_t port);
+void bridge_fd_closed(struct vsock_dev *d);
 
 #endif

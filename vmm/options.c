@@ -210,6 +210,26 @@ set_workdir(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 	return 0;
 }
 
+static int
+set_jail(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
+{
+	if (jail_set_mode(&cfg->jail, val) < 0)
+		return fail(err, errlen, "--jail %s: must be best-effort, strict or off", val);
+	return 0;
+}
+
+static int
+set_user(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
+{
+	int r = jail_set_user(&cfg->jail, val);
+
+	if (r == -ENOENT)
+		return fail(err, errlen, "--user %s: no such user", val);
+	if (r < 0)
+		return fail(err, errlen, "--user %s: not a user name or UID[:GID]", val);
+	return 0;
+}
+
 #define FLAG(name, field, value) \
 	static int name(struct capsa_config *cfg, char *val, char *err, unsigned errlen) \
 	{ (void)val; (void)err; (void)errlen; cfg->field = value; return 0; }
@@ -218,6 +238,7 @@ FLAG(set_tty, tty, TTY_FORCE)
 FLAG(set_notty, tty, TTY_NEVER)
 FLAG(set_help, action, ACT_HELP)
 FLAG(set_version, action, ACT_VERSION)
+FLAG(set_check, action, ACT_CHECK)
 
 static const struct option_def options[] = {
 	{ "cpus", 'c', "N", set_cpus, "virtual CPUs (1-64, default 1)", "--cpus 2" },
@@ -242,6 +263,11 @@ static const struct option_def options[] = {
 	{ "cid", 0, "N", set_cid, "the guest's vsock CID (default 3)", "--cid 7" },
 	{ "tty", 't', NULL, set_tty, "give the command a terminal even if capsa has none", "-t" },
 	{ "no-tty", 'T', NULL, set_notty, "never give the command a terminal", "-T" },
+	{ "jail", 0, "MODE", set_jail, "confine capsa: best-effort (default), strict or off",
+	  "--jail strict" },
+	{ "user", 0, "USER|UID[:GID]", set_user, "who capsa becomes when run as root (default nobody)",
+	  "--user 1000:1000" },
+	{ "check", 0, NULL, set_check, "show whether a guest can run here, and the jail", "--check" },
 	{ "verbose", 'v', NULL, set_verbose, "show the guest kernel log and capsa's steps", "-v" },
 	{ "help", 'h', NULL, set_help, "show this help", "--help" },
 	{ "version", 0, NULL, set_version, "show the version", "--version" },
@@ -422,9 +448,11 @@ options_parse(struct capsa_config *cfg, int argc, char **argv, char *err, unsign
 			return fail(err, errlen, "option --%s takes no value", o->lng);
 		if (o->set(cfg, o->arg && !val ? argv[i] : val, err, errlen) < 0)
 			return -1;
-		if (cfg->action != ACT_RUN)
+		if (cfg->action == ACT_HELP || cfg->action == ACT_VERSION)
 			return 0;
 	}
+	if (cfg->action == ACT_CHECK)
+		return 0;
 	if (i == argc)
 		return fail(err, errlen, "missing '-- COMMAND' (usage: capsa [OPTIONS] -- COMMAND [ARG...])");
 	cfg->argv = argv + i + 1;

@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../jail/jail.h"
+
 #define DEFAULT_MEMORY_MIB 512
 #define MIN_MEMORY_MIB 64
 #define MAX_MEMORY_MIB (64 * 1024)
@@ -15,7 +17,7 @@
 #define MAX_RUN_BYTES (1024 * 1024)	/* argv + environment, as in the guest */
 
 enum tty_mode { TTY_AUTO, TTY_FORCE, TTY_NEVER };
-enum action { ACT_RUN, ACT_HELP, ACT_VERSION };
+enum action { ACT_RUN, ACT_HELP, ACT_VERSION, ACT_CHECK };
 
 struct strlist {
 	char **v;
@@ -33,6 +35,7 @@ struct capsa_config {
 	const char *workdir;
 	const char *vsock_path;		/* --vsock: Firecracker-style unix socket */
 	uint64_t cid;			/* the guest's vsock address */
+	struct jail jail;		/* --jail, --user; kept directories */
 	struct strlist env;		/* KEY=VALUE, in order; later wins */
 	struct strlist copies;		/* HOST_PATH[:GUEST_PATH] */
 	char **argv;			/* the command */

@@ -9,7 +9,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 CAPSA=${CAPSA:-capsa}
 T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
 
 # cap ARGS...: run capsa with stdin from /dev/null; stdout in $T/out,
 # stderr in $T/err, exit status in $rc.
@@ -37,6 +36,29 @@ bad() {
 	status "$_name: exit 125" 125 "$@"
 	expect_lines "$_name: one line on stderr" "$T/err" 1
 }
+
+# A capsa that runs for more than CAPSA_MAX_RUN seconds is stuck: show
+# where each of its threads is, then kill it, so one hang costs one test
+# rather than the whole run.
+watchdog() {
+	while sleep 10; do
+		now=$(cut -d' ' -f1 /proc/uptime | cut -d. -f1)
+		hz=100
+		for pid in $(pidof capsa capsa-test 2>/dev/null); do
+			start=$(($(cut -d' ' -f22 /proc/$pid/stat 2>/dev/null || echo 0) / hz))
+			[ $((now - start)) -gt "${CAPSA_MAX_RUN:-240}" ] || continue
+			echo "# watchdog: capsa $pid has run $((now - start))s: $(tr '\0' ' ' </proc/$pid/cmdline)"
+			for t in /proc/$pid/task/*; do
+				echo "#   $(cat $t/comm) $(cut -d' ' -f3 $t/stat) wchan=$(cat $t/wchan) syscall=$(cut -d' ' -f1 $t/syscall)"
+				sed 's/^/#     /' $t/stack 2>/dev/null | head -n 12
+			done
+			kill -9 "$pid"
+		done
+	done
+}
+watchdog &
+wd=$!
+trap 'kill $wd 2>/dev/null; rm -rf "$T"' EXIT
 
 ALL_GROUPS=
 for f in "$here"/t_*.sh; do
