@@ -35,8 +35,8 @@ $(SECCOMP): jail/build-libseccomp.sh $(B)/.deps
 $(KERNEL): boot/guest.config boot/build-kernel.sh $(B)/.deps
 	boot/build-kernel.sh $@ boot/guest.config
 
-$(B)/init: guest/init.c guest/proto.h $(SECCOMP)
-	$(CC) $(CFLAGS) -Os $(LDFLAGS) -o $@ guest/init.c
+$(B)/init: guest/init.c guest/rootfs.c guest/proto.h guest/rootfs.h $(SECCOMP)
+	$(CC) $(CFLAGS) -Os $(LDFLAGS) -o $@ guest/init.c guest/rootfs.c
 	strip $@
 
 # The base initramfs: the init and Debian's busybox-static with its applets.

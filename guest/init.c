@@ -28,6 +28,7 @@
 #include <linux/vm_sockets.h>
 
 #include "proto.h"
+#include "rootfs.h"
 
 #define MAX_ARGS 65536
 #define FALLBACK_REBOOT_MS 10000
@@ -37,10 +38,12 @@ struct run {
 	char *envp[MAX_ARGS + 1];
 	const char *cwd;
 	const char *hostname;
+	const char *rootfs;	/* "ro" or "rw" with --rootfs, else NULL */
 	int nargs, nenv;
 };
 
 static int ctrl_fd = -1, err_fd = 2;
+static bool root_rw;
 
 /* One line on the command's stderr (or the console before it exists). */
 static void __attribute__((format(printf, 1, 2)))
@@ -72,6 +75,9 @@ finish(int status)
 {
 	struct pollfd p = { .fd = ctrl_fd, .events = POLLIN };
 
+	/* Disk writes are on the host before capsa hears the status and ends the VM. */
+	rootfs_leave(root_rw);
+	sync();
 	send_msg(MSG_EXIT, status);
 	/* capsa stops the VM on receipt; wait for that, then reboot anyway. */
 	if (ctrl_fd >= 0)
@@ -140,6 +146,8 @@ load_run(struct run *r)
 			r->cwd = v;
 		else if (tag == RUN_HOSTNAME)
 			r->hostname = v;
+		else if (tag == RUN_ROOTFS)
+			r->rootfs = v;
 	}
 	return r->nargs ? 0 : -1;
 }
@@ -284,6 +292,16 @@ main(void)
 	fds[1] = connect_host(PORT_STDOUT);
 	fds[2] = err_fd = connect_host(PORT_STDERR);
 	send_msg(MSG_READY, 0);
+	if (r.rootfs) {
+		char why[256];
+
+		root_rw = !strcmp(r.rootfs, "rw");
+		if (rootfs_enter(root_rw, why, sizeof(why)) < 0) {
+			say("capsa: --rootfs: %s\n", why);
+			root_rw = false;
+			finish(125);
+		}
+	}
 
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);

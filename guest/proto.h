@@ -25,6 +25,7 @@ enum run_tag {
 	RUN_CWD = 'w',		/* working directory */
 	RUN_HOSTNAME = 'h',
 	RUN_TTY = 't',		/* "ROWSxCOLS": give the command a pty */
+	RUN_ROOTFS = 'r',	/* "ro" or "rw": the root is on /dev/vda, see rootfs.c */
 };
 
 #define HOST_CID 2
