@@ -58,7 +58,7 @@ t_blk_flush() {
 		i=$((i + 1))
 	done
 	kill -9 $pid
-	wait $pid
+	wait $pid 2>/dev/null
 	expect_eq "write + FLUSH, then kill -9 capsa: the guest flushed" "$(cat "$T/out")" flushed
 	expect_eq "write + FLUSH, then kill -9 capsa: the data is in the file" \
 		"$(dd if="$T/f.img" bs=512 skip=1 count=1 2>/dev/null | head -c 12)" flushed-data
@@ -89,13 +89,13 @@ t_blk_ro() {
 # Discard punches holes in the image; the range reads back as zeroes.
 t_blk_discard() {
 	dd if=/dev/urandom of="$T/z.img" bs=1M count=4 2>/dev/null
+	rest() { { head -c 1048576 "$T/z.img"; tail -c 2097152 "$T/z.img"; } | sha256sum; }
+	before=$(rest)
 	cap --disk "$T/z.img" -- blkdiscard -o 1048576 -l 1048576 /dev/vda
 	expect_eq "blkdiscard: exit 0" "$rc" 0
 	expect_eq "blkdiscard: the range is zeroes in the image" \
 		"$(dd if="$T/z.img" bs=1M skip=1 count=1 2>/dev/null | tr -d '\0' | wc -c | tr -d ' ')" 0
-	expect_eq "blkdiscard: the rest is untouched" \
-		"$(dd if="$T/z.img" bs=1M skip=2 count=1 2>/dev/null | tr -d '\0' | wc -c | tr -d ' ')" \
-		"$(dd if="$T/z.img" bs=1M skip=2 count=1 2>/dev/null | wc -c | tr -d ' ')"
+	expect_eq "blkdiscard: the rest is untouched" "$(rest)" "$before"
 	rm -f "$T/z.img"
 }
 
@@ -130,7 +130,7 @@ t_blk_bad() {
 	bad "--disk in use by another capsa" --disk "$T/busy.img" -- true
 	expect_grep "--disk in use: said so" "$T/err" "in use"
 	kill -9 $pid
-	wait $pid
+	wait $pid 2>/dev/null
 	rm -f "$T/odd.img" "$T/u.img" "$T/busy.img"
 }
 
