@@ -15,7 +15,7 @@
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
-#include <linux/fs.h>
+#include <sys/mount.h>	/* BLKGETSIZE64 */
 
 #define BS 4096
 #define MAX_THREADS 64
