@@ -95,7 +95,7 @@ done
 plan
 EOF
 EHOST_TIMEOUT=${EHOST_TIMEOUT:-1800} EHOST_FIXTURES=$W/fix \
-	sh "$vm/emulated-host.sh" "$B/ehost" "$CAPSA" "$W/tests" | tee "$W/log" | grep -E '^(RESULT|bench|ok|not ok|#)' || true
+	bash "$vm/emulated-host.sh" "$B/ehost" "$CAPSA" "$W/tests" | tee "$W/log" | grep -E '^(RESULT|bench|ok|not ok|#)' || true
 grep '^RESULT' "$W/log" | awk '
 	# A figure in MB/s or IOPS, whatever unit dd chose.
 	function num(s,   v) {

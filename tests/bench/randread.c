@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/mount.h>	/* BLKGETSIZE64 */
@@ -61,6 +62,7 @@ main(int argc, char **argv)
 {
 	pthread_t t[MAX_THREADS];
 	uint64_t bytes = 0, total = 0;
+	struct stat st;
 	int seconds, threads;
 	double t0;
 
@@ -73,7 +75,9 @@ main(int argc, char **argv)
 	if (threads < 1 || threads > MAX_THREADS)
 		threads = 1;
 	fd = open(argv[1], O_RDONLY | O_DIRECT);
-	if (fd < 0 || ioctl(fd, BLKGETSIZE64, &bytes) < 0 || bytes < BS) {
+	if (fd >= 0 && ioctl(fd, BLKGETSIZE64, &bytes) < 0 && fstat(fd, &st) == 0)
+		bytes = (uint64_t)st.st_size;	/* a regular file */
+	if (fd < 0 || bytes < BS) {
 		perror(argv[1]);
 		return 1;
 	}
