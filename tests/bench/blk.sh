@@ -37,9 +37,15 @@ set -e
 mib=$1 secs=$2
 cat /dev/vdb >/tmp/randread
 chmod +x /tmp/randread
-speed() { sed -n 's/.* seconds, \(.*\)/\1/p' | tail -n1; }
-echo "bench seqwrite $(dd if=/dev/zero of=/dev/vda bs=1M count="$mib" oflag=direct conv=fsync 2>&1 | speed)"
-echo "bench seqread $(dd if=/dev/vda of=/dev/null bs=1M count="$mib" iflag=direct 2>&1 | speed)"
+# busybox dd prints no rate: time it with /proc/uptime (10 ms steps).
+timed() {
+	t0=$(cut -d" " -f1 /proc/uptime)
+	"$@" 2>/dev/null
+	t1=$(cut -d" " -f1 /proc/uptime)
+	awk -v a="$t0" -v b="$t1" -v m="$mib" 'BEGIN { printf "%.1f MB/s", m * 1.048576 / (b - a) }'
+}
+echo "bench seqwrite $(timed dd if=/dev/zero of=/dev/vda bs=1M count="$mib" oflag=direct conv=fsync)"
+echo "bench seqread $(timed dd if=/dev/vda of=/dev/null bs=1M count="$mib" iflag=direct)"
 echo "bench randread1 $(/tmp/randread /dev/vda "$secs" 1)"
 echo "bench randread4 $(/tmp/randread /dev/vda "$secs" 4)"
 EOF
