@@ -70,12 +70,14 @@ EOF
 chmod 755 "$Q/init"
 (cd "$Q" && find . | cpio -o -H newc -R 0:0 --quiet) >"$W/fix/qemu-initrd.cpio"
 
+echo "${BENCH_MIB:-256} ${BENCH_SECONDS:-10}" >"$W/fix/params"
+
 # What runs in the emulated host.
 cat >"$W/tests/run.sh" <<'EOF'
 #!/bin/sh
 . /tests/lib.sh
 F=/tests/fixtures
-mib=${BENCH_MIB:-256} secs=${BENCH_SECONDS:-10}
+read -r mib secs <$F/params
 cmdline="console=ttyS0 reboot=t panic=-1 quiet rdinit=/init bench=$mib,$secs"
 truncate -s "${mib}M" /tmp/bench.img
 capsa --memory 512 --disk /tmp/bench.img --disk $F/tools.img -- \
