@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -23,6 +24,7 @@
 #include "boot/payload.h"
 #include "guest/proto.h"
 #include "jail/jail.h"
+#include "virtio/blk.h"
 #include "virtio/vsock.h"
 #include "vmm/loop.h"
 #include "vmm/options.h"
@@ -37,6 +39,10 @@
 
 #define VSOCK_BASE	MEM_HOLE_START
 #define VSOCK_IRQ	5
+/* virtio-mmio device n (vsock is 0, then the disks): window and IOAPIC pin. */
+#define DEV_BASE(n)	(MEM_HOLE_START + (uint64_t)(n) * VIRTIO_MMIO_SIZE)
+#define DEV_IRQ(n)	(VSOCK_IRQ + (n))
+#define MAX_DEVS	(IOAPIC_PINS - VSOCK_IRQ)
 #define BOOT_DEADLINE_S	30
 #define FLUSH_MS	5000
 
@@ -49,6 +55,10 @@ struct session {
 	struct loop loop;
 	struct serial serial;
 	struct vsock_dev *vsock;
+	unsigned ndevs;			/* virtio-mmio devices, see DEV_BASE */
+	int disk_fd[MAX_DISKS + 1];	/* the rootfs first, then each --disk */
+	bool disk_ro[MAX_DISKS + 1];
+	unsigned ndisks;
 	int ctl_fd;			/* our end of the control stream */
 	int status;			/* the command's, once reported; else -1 */
 	bool ready;			/* the guest init reported in */
@@ -106,12 +116,15 @@ stdio_fd(int fd, int flags)
 static void
 build_cmdline(const struct session *s, char *buf, size_t len)
 {
-	snprintf(buf, len,
+	size_t n = (size_t)snprintf(buf, len,
 		 "console=ttyS0 8250.nr_uarts=1 reboot=k panic=-1 %s "
 		 "tsc=reliable no_timer_check nomodule rdinit=/init "
 		 "virtio_mmio.device=4K@%#llx:%d",
 		 s->cfg.verbose ? "loglevel=7" : "quiet loglevel=1",
 		 VSOCK_BASE, VSOCK_IRQ);
+	for (unsigned i = 1; i < s->ndevs && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, " virtio_mmio.device=4K@%#llx:%u",
+				      (unsigned long long)DEV_BASE(i), DEV_IRQ(i));
 }
 
 static void
@@ -157,9 +170,60 @@ expose_stdio(struct session *s)
 		die("cannot set up the guest's stdio");
 }
 
+/* ---- disks ------------------------------------------------------------- */
+
+/*
+ * Open a --disk or --rootfs image, first of all, so that a bad one costs
+ * one clear line and no VM. A shared lock to read, an exclusive one to
+ * write: two capsas never write to the same image.
+ */
+static void
+open_disk(struct session *s, const char *opt, const struct disk_spec *d)
+{
+	int fd = open(d->path, (d->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY);
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		die("--%s %s: %s", opt, d->path, strerror(errno));
+	if (S_ISDIR(st.st_mode))
+		die("--%s %s: is a directory, not a disk image", opt, d->path);
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		die("--%s %s: not a regular file or block device", opt, d->path);
+	if (S_ISREG(st.st_mode) && st.st_size % BLK_SECTOR)
+		die("--%s %s: size %lld bytes is not a multiple of %d", opt, d->path,
+		    (long long)st.st_size, BLK_SECTOR);
+	if (flock(fd, (d->ro ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0)
+		die("--%s %s: in use by another process (%s)", opt, d->path, strerror(errno));
+	s->disk_ro[s->ndisks] = d->ro;
+	s->disk_fd[s->ndisks++] = fd;
+}
+
+static void
+open_disks(struct session *s)
+{
+	if (s->cfg.rootfs.path)
+		open_disk(s, "rootfs", &s->cfg.rootfs);
+	for (unsigned i = 0; i < s->cfg.ndisks; i++)
+		open_disk(s, "disk", &s->cfg.disks[i]);
+}
+
+/* The disks as virtio-blk devices 1, 2 ...: /dev/vda, vdb ... in the guest. */
+static void
+attach_disks(struct session *s)
+{
+	for (unsigned i = 0; i < s->ndisks; i++, s->ndevs++) {
+		if (s->ndevs == MAX_DEVS)
+			die("too many devices (at most %d)", MAX_DEVS);
+		if (!blk_create(&s->vm, &s->loop, DEV_BASE(s->ndevs), DEV_IRQ(s->ndevs),
+				s->disk_fd[i], s->disk_ro[i]))
+			die("cannot create disk %u: %s", i, strerror(errno));
+	}
+}
+
 static void
 build_vm(struct session *s)
 {
+	open_disks(s);
 	if (vm_create(&s->vm, s->cfg.memory_mib * MIB, s->cfg.cpus) < 0)
 		die("%s", s->vm.end_msg);
 	if (serial_init(&s->serial, &s->vm, s->cfg.verbose ? STDERR_FILENO : -1) < 0 ||
@@ -176,6 +240,8 @@ build_vm(struct session *s)
 		if (e)
 			die("--vsock %s: %s", s->cfg.vsock_path, strerror(-e));
 	}
+	s->ndevs = 1;
+	attach_disks(s);
 	expose_stdio(s);
 	load_guest(s);
 	log_info("VM built: %u vCPU, %llu MiB (%.1f ms)", s->cfg.cpus,

@@ -210,6 +210,8 @@ payload_build(const struct capsa_config *cfg, bool tty, unsigned rows, unsigned 
 	record(&r, RUN_HOSTNAME, GUEST_HOSTNAME);
 	if (cfg->workdir)
 		record(&r, RUN_CWD, cfg->workdir);
+	if (cfg->rootfs.path)
+		record(&r, RUN_ROOTFS, cfg->rootfs.ro ? "ro" : "rw");
 	cpio_add(c, ".capsa", 040700, NULL, 0);
 	e = add_copies(c, &r, &cfg->copies, err, errlen);
 	if (!e && r.err)

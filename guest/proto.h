@@ -26,6 +26,7 @@ enum run_tag {
 	RUN_HOSTNAME = 'h',
 	RUN_TTY = 't',		/* "ROWSxCOLS": give the command a pty */
 	RUN_COPY = 'c',		/* "N:PATH": move RUN_COPY_DIR/N to PATH */
+	RUN_ROOTFS = 'r',	/* "ro" or "rw": the root is on /dev/vda, see rootfs.c */
 };
 
 #define RUN_COPY_DIR "/.capsa/copy"

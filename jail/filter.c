@@ -85,6 +85,7 @@ static const struct allow vmm_allow[] = {
 	ANY(pread64), ANY(pwrite64),	/* disks, at an offset */
 	ANY(preadv), ANY(pwritev),
 	ANY(fdatasync),			/* a disk flush */
+	ANY(fallocate),			/* a disk discard or write-zeroes: punch holes */
 	ANY(close),
 	ANY(epoll_pwait),		/* musl's epoll_wait */
 	ANY(epoll_ctl),

@@ -35,7 +35,7 @@ enum {
 static uint64_t
 dev_features(const struct virtio_dev *dev)
 {
-	return dev->ops->features | 1ULL << VIRTIO_F_VERSION_1;
+	return dev->features | 1ULL << VIRTIO_F_VERSION_1;
 }
 
 /**
@@ -275,6 +275,7 @@ virtio_mmio_init(struct virtio_dev *dev, const struct virtio_ops *ops,
 	int err;
 
 	dev->ops = ops;
+	dev->features = ops->features;
 	dev->vm = vm;
 	dev->mem = &vm->mem;
 	dev->base = base;

@@ -68,7 +68,8 @@ struct virtio_dev;
  * struct virtio_ops - what a device type provides to the transport.
  * @name:       for messages.
  * @device_id:  virtio device type.
- * @features:   offered feature bits (VIRTIO_F_VERSION_1 is added).
+ * @features:   feature bits every device of the type offers
+ *              (VIRTIO_F_VERSION_1 is added).
  * @nqueues:    number of virtqueues.
  * @config:     bytes of the device configuration space.
  * @notify:     the driver kicked queue @q; runs on the event loop thread
@@ -95,6 +96,8 @@ struct virtio_dev {
 	pthread_mutex_t lock;		/* vCPU register access vs. device work */
 	uint32_t status;
 	uint32_t dev_feat_sel, drv_feat_sel, queue_sel;
+	uint64_t features;		/* offered: ops->features, plus what the
+					   device adds before the guest runs */
 	uint64_t driver_features;
 	_Atomic uint32_t isr;
 	uint32_t config_gen;

@@ -410,21 +410,27 @@ vsock_bridge(struct vsock_dev *d, const char *path)
 {
 	struct vsock_bridge *b = calloc(1, sizeof(*b));
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int err;
+	int err = 0;
 
 	if (!b)
 		return -ENOMEM;
-	/* Room for "_4294967295" after it, for the guest-to-host sockets. */
-	if (path_absolute(path, b->path, sizeof(b->path) - 11) < 0)
-		return -ENAMETOOLONG;
-	strcpy(a.sun_path, b->path);
 	b->d = d;
 	b->next_port = FIRST_HOST_PORT;
-	b->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (b->listen_fd < 0)
-		return -errno;
-	if (bind(b->listen_fd, (struct sockaddr *)&a, sizeof(a)) < 0)
-		return errno == EADDRINUSE ? -EEXIST : -errno;
+	/* Room for "_4294967295" after it, for the guest-to-host sockets. */
+	if (path_absolute(path, b->path, sizeof(b->path) - 11) < 0)
+		err = -ENAMETOOLONG;
+	strcpy(a.sun_path, b->path);
+	b->listen_fd = err ? -1 : socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (!err && b->listen_fd < 0)
+		err = -errno;
+	if (!err && bind(b->listen_fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		err = errno == EADDRINUSE ? -EEXIST : -errno;
+	if (err) {			/* PATH is not ours: leave it alone */
+		if (b->listen_fd >= 0)
+			close(b->listen_fd);
+		free(b);
+		return err;
+	}
 	err = start_broker(b);
 	if (!err && listen(b->listen_fd, 128) < 0)
 		err = -errno;

@@ -230,6 +230,40 @@ set_user(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 	return 0;
 }
 
+/* FILE, FILE:ro or FILE:rw; @ro is the default. The suffix is cut off a copy. */
+static int
+parse_disk(struct disk_spec *d, const char *opt, const char *val, bool ro,
+	   char *err, unsigned errlen)
+{
+	size_t len = strlen(val);
+
+	if (len > 3 && (!strcmp(val + len - 3, ":ro") || !strcmp(val + len - 3, ":rw"))) {
+		ro = val[len - 1] == 'o';
+		len -= 3;
+	}
+	if (len == 0)
+		return fail(err, errlen, "--%s: empty path", opt);
+	d->path = strndup(val, len);
+	d->ro = ro;
+	return d->path ? 0 : fail(err, errlen, "out of memory");
+}
+
+static int
+set_disk(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
+{
+	if (cfg->ndisks == MAX_DISKS)
+		return fail(err, errlen, "--disk %s: at most %d disks", val, MAX_DISKS);
+	return parse_disk(&cfg->disks[cfg->ndisks++], "disk", val, false, err, errlen);
+}
+
+static int
+set_rootfs(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
+{
+	if (cfg->rootfs.path)
+		return fail(err, errlen, "--rootfs %s: only one root filesystem", val);
+	return parse_disk(&cfg->rootfs, "rootfs", val, true, err, errlen);
+}
+
 #define FLAG(name, field, value) \
 	static int name(struct capsa_config *cfg, char *val, char *err, unsigned errlen) \
 	{ (void)val; (void)err; (void)errlen; cfg->field = value; return 0; }
@@ -249,6 +283,12 @@ static const struct option_def options[] = {
 	{ "env-file", 0, "FILE", set_env_file, "read KEY=VALUE lines from FILE",
 	  "--env-file ./ci.env" },
 	{ "workdir", 'w', "DIR", set_workdir, "working directory in the guest", "-w /tmp" },
+	{ "disk", 0, "FILE[:ro]", set_disk,
+	  "attach a raw disk image as /dev/vda, vdb ... (repeatable; :ro read-only)",
+	  "--disk data.img --disk ref.img:ro" },
+	{ "rootfs", 0, "IMAGE[:rw]", set_rootfs,
+	  "boot with / on an ext4 or squashfs image; writes go to RAM unless :rw",
+	  "--rootfs debian.ext4" },
 	{ "timeout", 0, "SECONDS", set_timeout, "kill the command after SECONDS, exit 124",
 	  "--timeout 60" },
 	{ "kill-after", 0, "SECONDS", set_kill_after,

@@ -15,6 +15,7 @@
 #define MAX_MEMORY_MIB (64 * 1024)
 #define MAX_CPUS 64
 #define MAX_RUN_BYTES (1024 * 1024)	/* argv + environment, as in the guest */
+#define MAX_DISKS 16			/* --disk: /dev/vda to /dev/vdp */
 
 enum tty_mode { TTY_AUTO, TTY_FORCE, TTY_NEVER };
 enum action { ACT_RUN, ACT_HELP, ACT_VERSION, ACT_CHECK };
@@ -22,6 +23,12 @@ enum action { ACT_RUN, ACT_HELP, ACT_VERSION, ACT_CHECK };
 struct strlist {
 	char **v;
 	unsigned n;
+};
+
+/* A --disk or --rootfs image: FILE, FILE:ro or FILE:rw. */
+struct disk_spec {
+	const char *path;		/* NULL: not given */
+	bool ro;
 };
 
 struct capsa_config {
@@ -38,6 +45,9 @@ struct capsa_config {
 	struct jail jail;		/* --jail, --user; kept directories */
 	struct strlist env;		/* KEY=VALUE, in order; later wins */
 	struct strlist copies;		/* HOST_PATH[:GUEST_PATH] */
+	struct disk_spec rootfs;	/* --rootfs: /dev/vda, root of the guest */
+	struct disk_spec disks[MAX_DISKS];	/* --disk, in order, after the rootfs */
+	unsigned ndisks;
 	char **argv;			/* the command */
 	int argc;
 };

@@ -11,7 +11,8 @@
 #                 tests/vm/lib.sh is added as /tests/lib.sh if TESTS_DIR has none
 #   EXTRA_FILE    copied into /tests/bin/ (which is on PATH)
 # env: EHOST_TIMEOUT (s, default 900), EHOST_MEM (MiB, default 3072),
-#      EHOST_ARGS (arguments for run.sh, e.g. to select tests)
+#      EHOST_ARGS (arguments for run.sh, e.g. to select tests),
+#      EHOST_FIXTURES (a directory copied to /tests/fixtures; it lives in RAM)
 # Exit status 0 only if run.sh exited 0, printed a TAP plan and no `not ok`.
 set -eu
 
@@ -47,6 +48,7 @@ cp /bin/busybox "$R/bin/busybox"
 ln -s busybox "$R/bin/sh"          # the rest of the applet links are made by /init
 cp "$CAPSA" "$R/bin/capsa"; chmod 755 "$R/bin/capsa"
 cp -a "$TESTS/." "$R/tests"
+[ -z "${EHOST_FIXTURES:-}" ] || cp -a "$EHOST_FIXTURES/." "$R/tests/fixtures"
 # The TAP helper, for run.sh to source as /tests/lib.sh.
 [ -e "$R/tests/lib.sh" ] || cp "$(dirname "$0")/lib.sh" "$R/tests/lib.sh"
 mkdir -p "$R/tests/bin"
