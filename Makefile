@@ -60,7 +60,8 @@ capsa: $(OBJS) $(B)/obj/embed.o $(SECCOMP)
 # unit: tests/unit/unit.mk; fuzz: tests/fuzz/fuzz.mk
 
 vm-test: capsa
-	EHOST_FILES="$(VM_TEST_FILES)" sh tests/vm/run-host.sh $(B) ./capsa
+	EHOST_TIMEOUT=$${EHOST_TIMEOUT:-3600} EHOST_FILES="$(VM_TEST_FILES)" \
+		sh tests/vm/run-host.sh $(B) ./capsa
 
 # The main job: `capsa -- uname -a`, through the emulated KVM host when this
 # machine's KVM cannot boot a guest.
