@@ -116,6 +116,8 @@ void vq_push(struct virtq *q, uint16_t head, uint32_t len);
 bool vq_has_avail(const struct virtq *q);
 bool vq_wants_interrupt(const struct virtq *q);
 
+unsigned iov_slice(const struct iovec *src, unsigned n, size_t off, size_t max,
+		   struct iovec *dst);
 size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t off,
 		    const void *buf, size_t len);
 size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t off,

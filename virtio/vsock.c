@@ -246,24 +246,13 @@ send_data(struct vsock_dev *d, struct conn *c)
 	struct vq_chain *ch = &d->chain;
 	struct iovec iov[VQ_MAX_SIZE];
 	struct virtio_vsock_hdr h;
-	size_t max = MIN(peer_credit(c), MAX_PAYLOAD), off = HDR_LEN, got = 0;
-	unsigned n = 0;
+	size_t max = MIN(peer_credit(c), MAX_PAYLOAD);
+	unsigned n;
 	ssize_t r;
 
 	if (!rx_chain(d))
 		return;
-	for (unsigned i = ch->n_out; i < ch->n_out + ch->n_in && got < max; i++) {
-		size_t l = ch->iov[i].iov_len;
-
-		if (off >= l) {
-			off -= l;
-			continue;
-		}
-		iov[n].iov_base = (uint8_t *)ch->iov[i].iov_base + off;
-		iov[n].iov_len = MIN(l - off, max - got);
-		got += iov[n++].iov_len;
-		off = 0;
-	}
+	n = iov_slice(ch->iov + ch->n_out, ch->n_in, HDR_LEN, max, iov);
 	r = n ? readv(c->in_fd, iov, (int)n) : -1;
 	if (r < 0 && (errno == EAGAIN || errno == EINTR || !n)) {
 		d->vdev.vq[RXQ].last_avail--;	/* unused: leave it posted */

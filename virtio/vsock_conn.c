@@ -327,8 +327,8 @@ void
 recv_data(struct conn *c, const struct vq_chain *ch, uint32_t len)
 {
 	struct iovec iov[VQ_MAX_SIZE];
-	unsigned n = 0;
-	size_t off = HDR_LEN, done = 0;
+	size_t done = 0;
+	unsigned n;
 
 	if (c->rx_cnt - c->fwd_cnt + len > CONN_BUF) {
 		conn_owe(c, OWE_RST);
@@ -340,18 +340,7 @@ recv_data(struct conn *c, const struct vq_chain *ch, uint32_t len)
 		maybe_credit(c);
 		return;
 	}
-	for (unsigned i = 0; i < ch->n_out && done < len; i++) {
-		size_t l = ch->iov[i].iov_len;
-
-		if (off >= l) {
-			off -= l;
-			continue;
-		}
-		iov[n].iov_base = (uint8_t *)ch->iov[i].iov_base + off;
-		iov[n].iov_len = MIN(l - off, len - done);
-		done += iov[n++].iov_len;
-		off = 0;
-	}
+	n = iov_slice(ch->iov, ch->n_out, HDR_LEN, len, iov);
 	if (!c->buf && !(c->buf = malloc(CONN_BUF))) {
 		conn_owe(c, OWE_RST);
 		return;
