@@ -34,7 +34,7 @@ status() {
 leftovers() {
 	echo "procs: $(pidof capsa capsa-vsock 2>/dev/null)"
 	echo "mounts: $(md5sum </proc/mounts)"
-	echo "files: $(ls -a "$T" | grep -v -x -e out -e err -e .before -e .after | tr '\n' ' ')"
+	echo "files: $(ls -a "$T" | grep -v -x -e out -e err -e .before -e .after -e .watchdog | tr '\n' ' ')"
 	echo "links: $(ls /sys/class/net | tr '\n' ' ')"
 }
 
@@ -70,14 +70,17 @@ watchdog() {
 		done
 	done
 }
-watchdog &
-wd=$!
-trap 'kill $wd 2>/dev/null; rm -rf "$T"' EXIT
+# Started from a subshell so that it is no job of this shell: tests may
+# `wait` for all their background jobs.
+(watchdog & echo $! >"$T/.watchdog")
+trap 'kill $(cat "$T/.watchdog") 2>/dev/null; rm -rf "$T"' EXIT
 
 ALL_GROUPS=
 for f in "$here"/t_*.sh; do
 	. "$f"
 done
+# The emulated host reruns what a frozen run left undone: it needs the list.
+echo "# groups:" ${*:-$ALL_GROUPS}
 for g in ${*:-$ALL_GROUPS}; do
 	diag "$g"
 	$g
