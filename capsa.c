@@ -25,6 +25,7 @@
 #include "guest/proto.h"
 #include "jail/jail.h"
 #include "virtio/blk.h"
+#include "virtio/virtio.h"
 #include "virtio/vsock.h"
 #include "vmm/loop.h"
 #include "vmm/options.h"
@@ -465,7 +466,7 @@ setup_tty(struct session *s)
 static int
 finish(struct session *s)
 {
-	char tail[SERIAL_TAIL];
+	char tail[SERIAL_TAIL], broken[128];
 	int why = atomic_load(&s->vm.end);
 
 	if (s->status < 0)
@@ -475,8 +476,12 @@ finish(struct session *s)
 		log_info("command exited with status %d (%.1f ms)", s->status, now_ms() - s->t0);
 		return s->status;
 	}
+	virtio_broken(&s->vm, broken, sizeof(broken));
 	if (why == VM_FAILED || why == VM_PANIC)
 		log_warn("%s", s->vm.end_msg);
+	else if (broken[0])
+		log_warn("the guest stopped without reporting the command's exit status "
+			 "(it broke %s)", broken);
 	else
 		log_warn("the guest stopped without reporting the command's exit status");
 	if (!s->cfg.verbose) {

@@ -101,6 +101,7 @@ struct virtio_dev {
 	uint64_t driver_features;
 	_Atomic uint32_t isr;
 	uint32_t config_gen;
+	unsigned warned;		/* times the driver broke the device */
 	struct virtq vq[VIRTIO_MAX_QUEUES];
 };
 
@@ -109,6 +110,7 @@ int virtio_mmio_init(struct virtio_dev *dev, const struct virtio_ops *ops,
 void virtio_interrupt(struct virtio_dev *dev, uint32_t why);
 void virtio_fail(struct virtio_dev *dev, const char *why);
 bool virtio_live(const struct virtio_dev *dev);
+void virtio_broken(const struct vm *vm, char *buf, size_t len);
 
 int vq_enable(struct virtq *q, const struct guest_mem *m);
 int vq_pop(struct virtq *q, const struct guest_mem *m, struct vq_chain *c);

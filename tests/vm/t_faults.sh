@@ -101,7 +101,9 @@ t_load() {
 	good=0
 	for i in 1 2 3 4 5 6 7 8; do
 		eval "wait \$p$i"
-		[ "$?:$(cat "$T/load$i")" = "$i:run $i" ] && good=$((good + 1))
+		got="$?:$(cat "$T/load$i")"
+		if [ "$got" = "$i:run $i" ]; then good=$((good + 1))
+		else diag "run $i: $got"; fi
 	done
 	expect_eq "8 capsa runs at once: every output and status right" "$good" 8
 	rm -f "$T"/load*
