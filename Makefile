@@ -60,9 +60,8 @@ capsa: $(OBJS) $(B)/obj/embed.o $(SECCOMP)
 # unit: tests/unit/unit.mk; fuzz: tests/fuzz/fuzz.mk
 
 vm-test: capsa
-	sh tests/vm/run-host.sh $(B) ./capsa
-
-check: unit vm-test
+	EHOST_TIMEOUT=$${EHOST_TIMEOUT:-3600} EHOST_FILES="$(VM_TEST_FILES)" \
+		sh tests/vm/run-host.sh $(B) ./capsa
 
 # The main job: `capsa -- uname -a`, through the emulated KVM host when this
 # machine's KVM cannot boot a guest.
@@ -70,9 +69,12 @@ run: capsa $(VM_TEST_BINS)
 	sh tests/vm/run-host.sh $(B) ./capsa t_uname
 
 # Each test tier may add its own rules (unit, fuzz, bench ...).
--include $(wildcard tests/*/*.mk)
+-include $(sort $(wildcard tests/*/*.mk))
+
+# After the include: each tier's .mk adds its targets to CHECK_TARGETS.
+check: unit $(CHECK_TARGETS) vm-test
 
 clean:
-	rm -rf $(B)/obj $(B)/unit $(B)/init $(INITRD) capsa
+	rm -rf $(B)/obj $(B)/obj-test $(B)/unit $(B)/jail $(B)/capsa-test $(B)/init $(INITRD) capsa
 
 .PHONY: all unit vm-test check clean run

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -23,6 +24,9 @@
 #include "boot/payload.h"
 #include "guest/proto.h"
 #include "virtio/net.h"
+#include "jail/jail.h"
+#include "virtio/blk.h"
+#include "virtio/virtio.h"
 #include "virtio/vsock.h"
 #include "vmm/loop.h"
 #include "vmm/options.h"
@@ -36,11 +40,10 @@
 #define CAPSA_VERSION "dev"
 #endif
 
-/* virtio-mmio devices: device n at DEV_BASE + n * DEV_SIZE, on IOAPIC pin DEV_IRQ + n. */
-#define DEV_BASE	MEM_HOLE_START
-#define DEV_SIZE	0x1000
-#define DEV_IRQ		5
-#define MAX_DEVICES	16
+/* virtio-mmio device n (vsock, the disks, net): window and IOAPIC pin. */
+#define DEV_BASE(n)	(MEM_HOLE_START + (uint64_t)(n) * VIRTIO_MMIO_SIZE)
+#define DEV_IRQ(n)	(5 + (n))
+#define MAX_DEVS	(IOAPIC_PINS - 5)
 #define BOOT_DEADLINE_S	30
 #define FLUSH_MS	5000
 
@@ -55,13 +58,17 @@ struct session {
 	struct vsock_dev *vsock;
 	struct net_dev *net;		/* --net, or NULL */
 	struct tap tap;
-	unsigned ndevs;			/* virtio-mmio devices placed so far */
+	unsigned ndevs;			/* virtio-mmio devices, see DEV_BASE */
+	int disk_fd[MAX_DISKS + 1];	/* the rootfs first, then each --disk */
+	bool disk_ro[MAX_DISKS + 1];
+	unsigned ndisks;
 	int ctl_fd;			/* our end of the control stream */
 	int status;			/* the command's, once reported; else -1 */
 	bool ready;			/* the guest init reported in */
 	bool tty;			/* the command has a terminal */
 	unsigned rows, cols;
 	unsigned interrupts;		/* SIGINT/SIGTERM received */
+	bool kill_armed;		/* --kill-after runs since a signal */
 	double t0;
 	struct ev end_ev, ctl_ev, sig_ev, boot_ev, timeout_ev, kill_ev;
 };
@@ -80,12 +87,24 @@ ensure_stdio(void)
 			die("cannot open /dev/null for closed fd %d", fd);
 }
 
+/* Shared open file descriptions capsa made non-blocking, to undo at exit. */
+static struct { int fd, flags; } shared_fl[3];
+static unsigned n_shared_fl;
+
+static void
+restore_shared_flags(void)
+{
+	for (unsigned i = 0; i < n_shared_fl; i++)
+		fcntl(shared_fl[i].fd, F_SETFL, shared_fl[i].flags);
+}
+
 /*
  * A private non-blocking descriptor for one of our stdio fds. Pipes and
  * terminals are reopened through /proc, which gives a new open file
  * description: setting O_NONBLOCK on the shared one would change it for
  * the shell that started us too. Regular files stay as they are (they are
- * always ready, and epoll refuses them).
+ * always ready, and epoll refuses them). Sockets cannot be reopened: their
+ * shared description goes non-blocking until capsa exits.
  */
 static int
 stdio_fd(int fd, int flags)
@@ -100,10 +119,15 @@ stdio_fd(int fd, int flags)
 	nfd = open(path, flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (nfd >= 0)
 		return nfd;
-	/* Sockets cannot be reopened; use a dup with O_NONBLOCK on the shared description. */
 	nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	if (nfd >= 0)
-		fcntl(nfd, F_SETFL, fcntl(nfd, F_GETFL) | O_NONBLOCK);
+	flags = fcntl(fd, F_GETFL);
+	if (nfd < 0 || flags < 0 || (flags & O_NONBLOCK))
+		return nfd;
+	if (!n_shared_fl)
+		atexit(restore_shared_flags);
+	shared_fl[n_shared_fl].fd = nfd;
+	shared_fl[n_shared_fl++].flags = flags;
+	fcntl(nfd, F_SETFL, flags | O_NONBLOCK);
 	return nfd;
 }
 
@@ -113,10 +137,11 @@ stdio_fd(int fd, int flags)
 static void
 place_device(struct session *s, uint64_t *base, unsigned *irq)
 {
-	if (s->ndevs == MAX_DEVICES)
-		die("too many devices (at most %d)", MAX_DEVICES);
-	*base = DEV_BASE + (uint64_t)s->ndevs * DEV_SIZE;
-	*irq = DEV_IRQ + s->ndevs++;
+	if (s->ndevs == MAX_DEVS)
+		die("too many devices (at most %d)", MAX_DEVS);
+	*base = DEV_BASE(s->ndevs);
+	*irq = DEV_IRQ(s->ndevs);
+	s->ndevs++;
 }
 
 /* Every device placed is declared to the guest kernel, in order. */
@@ -130,7 +155,7 @@ build_cmdline(const struct session *s, char *buf, size_t len)
 
 	for (unsigned i = 0; i < s->ndevs && n > 0 && (size_t)n < len; i++)
 		n += snprintf(buf + n, len - (size_t)n, " virtio_mmio.device=4K@%#llx:%u",
-			      DEV_BASE + (unsigned long long)i * DEV_SIZE, DEV_IRQ + i);
+			      (unsigned long long)DEV_BASE(i), DEV_IRQ(i));
 }
 
 static void
@@ -205,12 +230,64 @@ setup_net(struct session *s)
 		 s->tap.offload ? "on" : "off", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
 }
 
+/* ---- disks ------------------------------------------------------------- */
+
+/*
+ * Open a --disk or --rootfs image, first of all, so that a bad one costs
+ * one clear line and no VM. A shared lock to read, an exclusive one to
+ * write: two capsas never write to the same image.
+ */
+static void
+open_disk(struct session *s, const char *opt, const struct disk_spec *d)
+{
+	int fd = open(d->path, (d->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY);
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		die("--%s %s: %s", opt, d->path, strerror(errno));
+	if (S_ISDIR(st.st_mode))
+		die("--%s %s: is a directory, not a disk image", opt, d->path);
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		die("--%s %s: not a regular file or block device", opt, d->path);
+	if (S_ISREG(st.st_mode) && st.st_size % BLK_SECTOR)
+		die("--%s %s: size %lld bytes is not a multiple of %d", opt, d->path,
+		    (long long)st.st_size, BLK_SECTOR);
+	if (flock(fd, (d->ro ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0)
+		die("--%s %s: in use by another process (%s)", opt, d->path, strerror(errno));
+	s->disk_ro[s->ndisks] = d->ro;
+	s->disk_fd[s->ndisks++] = fd;
+}
+
+static void
+open_disks(struct session *s)
+{
+	if (s->cfg.rootfs.path)
+		open_disk(s, "rootfs", &s->cfg.rootfs);
+	for (unsigned i = 0; i < s->cfg.ndisks; i++)
+		open_disk(s, "disk", &s->cfg.disks[i]);
+}
+
+/* The disks as virtio-blk devices 1, 2 ...: /dev/vda, vdb ... in the guest. */
+static void
+attach_disks(struct session *s)
+{
+	for (unsigned i = 0; i < s->ndisks; i++) {
+		uint64_t base;
+		unsigned irq;
+
+		place_device(s, &base, &irq);
+		if (!blk_create(&s->vm, &s->loop, base, irq, s->disk_fd[i], s->disk_ro[i]))
+			die("cannot create disk %u: %s", i, strerror(errno));
+	}
+}
+
 static void
 build_vm(struct session *s)
 {
 	uint64_t base;
 	unsigned irq;
 
+	open_disks(s);
 	if (vm_create(&s->vm, s->cfg.memory_mib * MIB, s->cfg.cpus) < 0)
 		die("%s", s->vm.end_msg);
 	if (serial_init(&s->serial, &s->vm, s->cfg.verbose ? STDERR_FILENO : -1) < 0 ||
@@ -228,6 +305,7 @@ build_vm(struct session *s)
 		if (e)
 			die("--vsock %s: %s", s->cfg.vsock_path, strerror(-e));
 	}
+	attach_disks(s);
 	setup_net(s);
 	expose_stdio(s);
 	load_guest(s);
@@ -294,7 +372,7 @@ on_kill_after(struct ev *ev, uint32_t events)
 	force_end(s, 128 + SIGKILL);
 }
 
-static int add_timer(struct session *s, struct ev *ev, uint64_t seconds, ev_fn fn);
+static int arm_timer(struct ev *ev, uint64_t seconds);
 
 /*
  * SIGINT, SIGTERM, SIGHUP and SIGQUIT go to the command. A second SIGINT
@@ -322,9 +400,10 @@ on_signal(struct ev *ev, uint32_t events)
 			return;
 		}
 		send_ctl(s, MSG_SIGNAL, sig);
-		if (s->cfg.kill_after_s && !s->kill_ev.fn &&
-		    add_timer(s, &s->kill_ev, s->cfg.kill_after_s, on_kill_after) < 0)
-			log_warn("cannot arm --kill-after: %s", strerror(errno));
+		if (s->cfg.kill_after_s && !s->kill_armed) {
+			s->kill_armed = true;
+			arm_timer(&s->kill_ev, s->cfg.kill_after_s);
+		}
 	}
 }
 
@@ -347,15 +426,26 @@ on_boot_deadline(struct ev *ev, uint32_t events)
 	vm_stop(&s->vm, VM_FAILED, "the guest did not boot within %d s", BOOT_DEADLINE_S);
 }
 
+/*
+ * A timer on the loop, created now (the jail forbids making fds later) and
+ * armed with arm_timer() when, and if, it is needed.
+ */
 static int
-add_timer(struct session *s, struct ev *ev, uint64_t seconds, ev_fn fn)
+add_timer(struct session *s, struct ev *ev, ev_fn fn)
 {
-	struct itimerspec t = { .it_value = { .tv_sec = (time_t)seconds } };
 	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 
-	if (fd < 0 || timerfd_settime(fd, 0, &t, NULL) < 0)
+	if (fd < 0)
 		return -errno;
 	return loop_add(&s->loop, ev, EV_TIMER, fd, EPOLLIN, fn, s);
+}
+
+static int
+arm_timer(struct ev *ev, uint64_t seconds)
+{
+	struct itimerspec t = { .it_value = { .tv_sec = (time_t)seconds } };
+
+	return timerfd_settime(ev->fd, 0, &t, NULL) < 0 ? -errno : 0;
 }
 
 static void
@@ -372,8 +462,11 @@ watch_events(struct session *s)
 	    loop_add(&s->loop, &s->end_ev, EV_VM_END, s->vm.end_fd, EPOLLIN, on_vm_end, s) < 0 ||
 	    loop_add(&s->loop, &s->ctl_ev, EV_CONTROL, s->ctl_fd, EPOLLIN, on_control, s) < 0 ||
 	    loop_add(&s->loop, &s->sig_ev, EV_SIGNAL, sfd, EPOLLIN, on_signal, s) < 0 ||
-	    add_timer(s, &s->boot_ev, BOOT_DEADLINE_S, on_boot_deadline) < 0 ||
-	    (s->cfg.timeout_s && add_timer(s, &s->timeout_ev, s->cfg.timeout_s, on_timeout) < 0))
+	    add_timer(s, &s->boot_ev, on_boot_deadline) < 0 ||
+	    arm_timer(&s->boot_ev, BOOT_DEADLINE_S) < 0 ||
+	    add_timer(s, &s->timeout_ev, on_timeout) < 0 ||
+	    (s->cfg.timeout_s && arm_timer(&s->timeout_ev, s->cfg.timeout_s) < 0) ||
+	    add_timer(s, &s->kill_ev, on_kill_after) < 0)
 		die("cannot set up the event loop: %s", strerror(errno));
 }
 
@@ -439,7 +532,7 @@ report_net(struct session *s)
 static int
 finish(struct session *s)
 {
-	char tail[SERIAL_TAIL];
+	char tail[SERIAL_TAIL], broken[128];
 	int why = atomic_load(&s->vm.end);
 
 	if (s->status < 0)
@@ -450,8 +543,12 @@ finish(struct session *s)
 		log_info("command exited with status %d (%.1f ms)", s->status, now_ms() - s->t0);
 		return s->status;
 	}
+	virtio_broken(&s->vm, broken, sizeof(broken));
 	if (why == VM_FAILED || why == VM_PANIC)
 		log_warn("%s", s->vm.end_msg);
+	else if (broken[0])
+		log_warn("the guest stopped without reporting the command's exit status "
+			 "(it broke %s)", broken);
 	else
 		log_warn("the guest stopped without reporting the command's exit status");
 	if (!s->cfg.verbose) {
@@ -481,10 +578,17 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_verbose = s.cfg.verbose;
+	if (s.cfg.action == ACT_CHECK)
+		return jail_check(&s.cfg.jail);
 	block_signals();
 	setup_tty(&s);
 	build_vm(&s);
 	watch_events(&s);
+	/* Everything is open: confine capsa before any guest code runs. */
+	s.cfg.jail.keep_net = s.net != NULL;
+	if (jail_apply(&s.cfg.jail, NULL, err, sizeof(err)) < 0)
+		die("%s", err);
+	s.vm.vcpu_init = jail_vcpu;
 	if (vm_start(&s.vm) < 0)
 		die("%s", s.vm.end_msg);
 	if (loop_run(&s.loop) < 0)

@@ -34,6 +34,7 @@
 
 #include "init.h"
 #include "proto.h"
+#include "rootfs.h"
 
 #define MAX_ARGS 65536
 #define MAX_COPIES 256
@@ -46,12 +47,14 @@ struct run {
 	const char *cwd;
 	const char *hostname;
 	const char *net_if, *net_ip, *net_gw;	/* --net, --ip, --gateway */
+	const char *rootfs;	/* "ro" or "rw" with --rootfs, else NULL */
 	int nargs, nenv, ncopies;
 	bool tty;
 	unsigned rows, cols;
 };
 
 static int ctrl_fd = -1, err_fd = 2;
+static bool root_rw;
 
 /* One line on the command's stderr (or the console before it exists). */
 static void __attribute__((format(printf, 1, 2)))
@@ -82,6 +85,9 @@ finish(int status)
 {
 	struct pollfd p = { .fd = ctrl_fd, .events = POLLIN };
 
+	/* Disk writes are on the host before capsa hears the status and ends the VM. */
+	rootfs_leave(root_rw);
+	sync();
 	send_msg(MSG_EXIT, status);
 	/* capsa stops the VM on receipt; wait for that, then reboot anyway. */
 	if (ctrl_fd >= 0)
@@ -150,6 +156,8 @@ add_record(struct run *r, int tag, const char *v)
 		r->net_gw = v;
 	else if (tag == RUN_TTY)
 		r->tty = sscanf(v, "%ux%u", &r->rows, &r->cols) == 2;
+	else if (tag == RUN_ROOTFS)
+		r->rootfs = v;
 }
 
 static int
@@ -163,16 +171,20 @@ load_run(struct run *r)
 	if (!buf)
 		return -1;
 	unlink(RUN_CONFIG_PATH);
+	rmdir("/.capsa");
 	while ((v = run_next(buf, len, &pos, &tag)))
 		add_record(r, tag, v);
 	return r->nargs ? 0 : -1;
 }
 
-/* --copy: RUN_COPY_DIR/N goes to its guest path. */
+/*
+ * --copy: <staging>/N goes to its guest path. @staging is RUN_COPY_DIR, or
+ * a /proc/self/fd path to it once --rootfs has hidden the initramfs.
+ */
 static int
-place_copies(const struct run *r)
+place_copies(const struct run *r, const char *staging)
 {
-	char src[64];
+	char src[96];
 	unsigned n;
 	int off;
 
@@ -182,7 +194,7 @@ place_copies(const struct run *r)
 		if (sscanf(r->copies[i], "%u:%n", &n, &off) != 1 || r->copies[i][off] != '/')
 			continue;
 		dst = r->copies[i] + off;
-		snprintf(src, sizeof(src), RUN_COPY_DIR "/%u", n);
+		snprintf(src, sizeof(src), "%s/%u", staging, n);
 		if (mkdir_parents(dst) < 0 || copy_tree(src, dst) < 0) {
 			say("capsa: --copy to %s: %s\n", dst, strerror(errno));
 			return -1;
@@ -407,7 +419,8 @@ main(void)
 {
 	static struct run r;
 	struct session s = { 0 };
-	int fds[3];
+	char staging[64];
+	int fds[3], staging_fd;
 
 	umask(0);
 	mount_basics();
@@ -423,8 +436,22 @@ main(void)
 	fds[1] = connect_host(PORT_STDOUT);
 	fds[2] = err_fd = connect_host(PORT_STDERR);
 	send_msg(MSG_READY, 0);
-	if (place_copies(&r) < 0 || configure_net(&r) < 0)
+	staging_fd = r.ncopies ? open(RUN_COPY_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+	snprintf(staging, sizeof(staging), "/proc/self/fd/%d", staging_fd);
+	if (r.rootfs) {
+		char why[256];
+
+		root_rw = !strcmp(r.rootfs, "rw");
+		if (rootfs_enter(root_rw, why, sizeof(why)) < 0) {
+			say("capsa: --rootfs: %s\n", why);
+			root_rw = false;
+			finish(125);
+		}
+	}
+	if (place_copies(&r, r.rootfs ? staging : RUN_COPY_DIR) < 0 || configure_net(&r) < 0)
 		finish(125);
+	if (staging_fd >= 0)
+		close(staging_fd);
 	umask(022);
 
 	s.child = spawn(&r, &s, fds);

@@ -29,6 +29,7 @@ enum run_tag {
 	RUN_NET = 'n',		/* "eth0": the network interface to bring up */
 	RUN_NET_IP = 'i',	/* "ADDR/PREFIX": its IPv4 address */
 	RUN_NET_GW = 'g',	/* "ADDR": the default gateway */
+	RUN_ROOTFS = 'r',	/* "ro" or "rw": the root is on /dev/vda, see rootfs.c */
 };
 
 #define RUN_COPY_DIR "/.capsa/copy"

@@ -68,7 +68,8 @@ struct virtio_dev;
  * struct virtio_ops - what a device type provides to the transport.
  * @name:       for messages.
  * @device_id:  virtio device type.
- * @features:   offered feature bits (VIRTIO_F_VERSION_1 is added).
+ * @features:   feature bits every device of the type offers
+ *              (VIRTIO_F_VERSION_1 is added).
  * @nqueues:    number of virtqueues.
  * @config:     bytes of the device configuration space.
  * @notify:     the driver kicked queue @q; runs on the event loop thread
@@ -95,9 +96,12 @@ struct virtio_dev {
 	pthread_mutex_t lock;		/* vCPU register access vs. device work */
 	uint32_t status;
 	uint32_t dev_feat_sel, drv_feat_sel, queue_sel;
+	uint64_t features;		/* offered: ops->features, plus what the
+					   device adds before the guest runs */
 	uint64_t driver_features;
 	_Atomic uint32_t isr;
 	uint32_t config_gen;
+	unsigned warned;		/* times the driver broke the device */
 	struct virtq vq[VIRTIO_MAX_QUEUES];
 };
 
@@ -106,6 +110,7 @@ int virtio_mmio_init(struct virtio_dev *dev, const struct virtio_ops *ops,
 void virtio_interrupt(struct virtio_dev *dev, uint32_t why);
 void virtio_fail(struct virtio_dev *dev, const char *why);
 bool virtio_live(const struct virtio_dev *dev);
+void virtio_broken(const struct vm *vm, char *buf, size_t len);
 
 int vq_enable(struct virtq *q, const struct guest_mem *m);
 int vq_pop(struct virtq *q, const struct guest_mem *m, struct vq_chain *c);
@@ -116,6 +121,8 @@ bool vq_has_avail(const struct virtq *q);
 bool vq_wants_interrupt(const struct virtq *q);
 void vq_notify(struct virtq *q, bool on);
 
+unsigned iov_slice(const struct iovec *src, unsigned n, size_t off, size_t max,
+		   struct iovec *dst);
 size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t off,
 		    const void *buf, size_t len);
 size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t off,

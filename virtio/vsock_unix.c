@@ -45,6 +45,8 @@ struct handshake {
 	struct vsock_bridge *b;
 	int fd;
 	struct ev ev;
+	char line[HANDSHAKE_MAX + 1];
+	unsigned len;
 };
 
 struct vsock_bridge {
@@ -180,7 +182,7 @@ bridge_outbound(struct vsock_dev *d, uint32_t host_port, uint32_t guest_port)
 	struct conn *c;
 	int fd = -1;
 
-	if (send(b->broker_fd, &host_port, sizeof(host_port), MSG_NOSIGNAL) != sizeof(host_port) ||
+	if (write(b->broker_fd, &host_port, sizeof(host_port)) != sizeof(host_port) ||
 	    recvmsg(b->broker_fd, &m, MSG_CMSG_CLOEXEC) != sizeof(r) || r.err)
 		return NULL;
 	cm = CMSG_FIRSTHDR(&m);
@@ -235,7 +237,8 @@ bridge_opened(struct conn *c)
 	char ok[32];
 	int n = snprintf(ok, sizeof(ok), "OK %" PRIu32 "\n", c->host_port);
 
-	if (send(c->in_fd, ok, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) != n)
+	/* write(), not send(): one syscall fewer for the jail to allow. */
+	if (write(c->in_fd, ok, (size_t)n) != n)
 		conn_owe(c, OWE_RST);
 }
 
@@ -245,8 +248,10 @@ handshake_end(struct handshake *h, bool close_fd)
 	struct vsock_bridge *b = h->b;
 
 	loop_del(b->d->loop, &h->ev);
-	if (close_fd)
+	if (close_fd) {
 		close(h->fd);
+		bridge_fd_closed(b->d);
+	}
 	for (unsigned i = 0; i < b->n_hs; i++)
 		if (b->hs[i] == h)
 			b->hs[i] = b->hs[--b->n_hs];
@@ -275,38 +280,56 @@ parse_connect(const char *line, uint32_t *port)
 }
 
 /*
- * A unix client wrote (part of) its CONNECT line. Only the line is read:
- * whatever follows it stays in the socket for the guest.
+ * Read what there is of the CONNECT line, a byte at a time: whatever
+ * follows the newline stays in the socket for the guest.
+ *
+ * Return: true once the line is complete, false while more must come;
+ * *bad is set when the client broke the protocol or went away.
  */
+static bool
+read_line(struct handshake *h, bool *bad)
+{
+	*bad = false;
+	while (h->len < HANDSHAKE_MAX) {
+		ssize_t n = read(h->fd, h->line + h->len, 1);
+
+		if (n < 0 && errno == EAGAIN)
+			return false;
+		if (n <= 0)
+			break;
+		if (h->line[h->len++] == '\n') {
+			h->line[h->len] = 0;
+			return true;
+		}
+	}
+	*bad = true;
+	return false;
+}
+
+/* A unix client wrote (part of) its CONNECT line. */
 static void
 on_handshake(struct ev *ev, uint32_t events)
 {
 	struct handshake *h = ev->opaque;
 	struct vsock_bridge *b = h->b;
-	char line[HANDSHAKE_MAX + 1];
-	ssize_t n = recv(h->fd, line, HANDSHAKE_MAX, MSG_PEEK);
-	char *nl = n > 0 ? memchr(line, '\n', (size_t)n) : NULL;
 	uint32_t port = 0;
 	struct conn *c;
+	bool bad;
 
 	(void)events;
-	if (n < 0 && errno == EAGAIN)
-		return;
-	if (!nl && n > 0 && n < HANDSHAKE_MAX)
-		return;			/* wait for the rest of the line */
-	if (!nl || recv(h->fd, line, (size_t)(nl - line + 1), 0) != nl - line + 1) {
-		handshake_end(h, true);
+	if (!read_line(h, &bad)) {
+		if (bad)
+			handshake_end(h, true);
 		return;
 	}
-	line[nl - line + 1] = 0;
 	vsock_lock(b->d);
 	/* The connection takes over the fd: stop watching it as a handshake first. */
 	handshake_end(h, false);
-	c = parse_connect(line, &port) ? conn_new(b->d, pick_port(b), port, h->fd, h->fd) : NULL;
+	c = parse_connect(h->line, &port) ? conn_new(b->d, pick_port(b), port, h->fd, h->fd) : NULL;
 	log_info("vsock: host connection to guest port %u: %s", port, c ? "requested" : "refused");
-	if (!c)
+	if (!c) {
 		close(h->fd);
-	if (c) {
+	} else {
 		c->owns_fd = true;
 		c->connecting = true;
 		conn_owe(c, OWE_REQUEST);
@@ -323,7 +346,10 @@ on_accept(struct ev *ev, uint32_t events)
 	int fd;
 
 	(void)events;
-	while ((fd = accept4(b->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
+	while ((fd = accept4(b->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0 ||
+	       errno == EINTR) {
+		if (fd < 0)
+			continue;
 		struct handshake *h = b->n_hs < MAX_HANDSHAKES ? calloc(1, sizeof(*h)) : NULL;
 
 		if (!h) {
@@ -336,6 +362,21 @@ on_accept(struct ev *ev, uint32_t events)
 		if (loop_add(b->d->loop, &h->ev, EV_HOST_IO, fd, EPOLLIN, on_handshake, h) < 0)
 			handshake_end(h, true);
 	}
+	/* Out of fds: stop accepting (else the ready listener spins the loop)
+	 * until a bridge connection closes. */
+	if (errno == EMFILE || errno == ENFILE)
+		loop_set(b->d->loop, &b->listen_ev, 0);
+}
+
+/**
+ * bridge_fd_closed() - a bridge socket was closed: accept again if the
+ * fd limit had stopped us.
+ */
+void
+bridge_fd_closed(struct vsock_dev *d)
+{
+	if (d->bridge)
+		loop_set(d->loop, &d->bridge->listen_ev, EPOLLIN);
 }
 
 static int
@@ -369,21 +410,27 @@ vsock_bridge(struct vsock_dev *d, const char *path)
 {
 	struct vsock_bridge *b = calloc(1, sizeof(*b));
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int err;
+	int err = 0;
 
 	if (!b)
 		return -ENOMEM;
-	/* Room for "_4294967295" after it, for the guest-to-host sockets. */
-	if (path_absolute(path, b->path, sizeof(b->path) - 11) < 0)
-		return -ENAMETOOLONG;
-	strcpy(a.sun_path, b->path);
 	b->d = d;
 	b->next_port = FIRST_HOST_PORT;
-	b->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (b->listen_fd < 0)
-		return -errno;
-	if (bind(b->listen_fd, (struct sockaddr *)&a, sizeof(a)) < 0)
-		return errno == EADDRINUSE ? -EEXIST : -errno;
+	/* Room for "_4294967295" after it, for the guest-to-host sockets. */
+	if (path_absolute(path, b->path, sizeof(b->path) - 11) < 0)
+		err = -ENAMETOOLONG;
+	strcpy(a.sun_path, b->path);
+	b->listen_fd = err ? -1 : socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (!err && b->listen_fd < 0)
+		err = -errno;
+	if (!err && bind(b->listen_fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		err = errno == EADDRINUSE ? -EEXIST : -errno;
+	if (err) {			/* PATH is not ours: leave it alone */
+		if (b->listen_fd >= 0)
+			close(b->listen_fd);
+		free(b);
+		return err;
+	}
 	err = start_broker(b);
 	if (!err && listen(b->listen_fd, 128) < 0)
 		err = -errno;

@@ -102,12 +102,19 @@ set_cpus(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 	return 0;
 }
 
+/* A duration for option --@name: whole seconds, at least 1. */
+static int
+seconds(const char *name, const char *val, uint64_t *out, char *err, unsigned errlen)
+{
+	if (parse_u64(val, 1, 1U << 30, out) < 0)
+		return fail(err, errlen, "--%s %s: not a number of seconds (1 or more)", name, val);
+	return 0;
+}
+
 static int
 set_timeout(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 {
-	if (parse_u64(val, 1, 1U << 30, &cfg->timeout_s) < 0)
-		return fail(err, errlen, "--timeout %s: not a number of seconds (1 or more)", val);
-	return 0;
+	return seconds("timeout", val, &cfg->timeout_s, err, errlen);
 }
 
 /*
@@ -170,9 +177,7 @@ set_env_file(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 static int
 set_kill_after(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 {
-	if (parse_u64(val, 1, 1U << 30, &cfg->kill_after_s) < 0)
-		return fail(err, errlen, "--kill-after %s: not a number of seconds (1 or more)", val);
-	return 0;
+	return seconds("kill-after", val, &cfg->kill_after_s, err, errlen);
 }
 
 static int
@@ -327,6 +332,60 @@ set_workdir(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 	return 0;
 }
 
+static int
+set_jail(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
+{
+	if (jail_set_mode(&cfg->jail, val) < 0)
+		return fail(err, errlen, "--jail %s: must be best-effort, strict or off", val);
+	return 0;
+}
+
+static int
+set_user(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
+{
+	int r = jail_set_user(&cfg->jail, val);
+
+	if (r == -ENOENT)
+		return fail(err, errlen, "--user %s: no such user", val);
+	if (r < 0)
+		return fail(err, errlen, "--user %s: not a user name or UID[:GID]", val);
+	return 0;
+}
+
+/* FILE, FILE:ro or FILE:rw; @ro is the default. The suffix is cut off a copy. */
+static int
+parse_disk(struct disk_spec *d, const char *opt, const char *val, bool ro,
+	   char *err, unsigned errlen)
+{
+	size_t len = strlen(val);
+
+	if (len > 3 && (!strcmp(val + len - 3, ":ro") || !strcmp(val + len - 3, ":rw"))) {
+		ro = val[len - 1] == 'o';
+		len -= 3;
+	}
+	if (len == 0)
+		return fail(err, errlen, "--%s: empty path", opt);
+	d->path = strndup(val, len);
+	d->ro = ro;
+	return d->path ? 0 : fail(err, errlen, "out of memory");
+}
+
+static int
+set_disk(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
+{
+	if (cfg->ndisks == MAX_DISKS)
+		return fail(err, errlen, "--disk %s: at most %d disks", val, MAX_DISKS);
+	return parse_disk(&cfg->disks[cfg->ndisks++], "disk", val, false, err, errlen);
+}
+
+static int
+set_rootfs(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
+{
+	if (cfg->rootfs.path)
+		return fail(err, errlen, "--rootfs %s: only one root filesystem", val);
+	return parse_disk(&cfg->rootfs, "rootfs", val, true, err, errlen);
+}
+
 #define FLAG(name, field, value) \
 	static int name(struct capsa_config *cfg, char *val, char *err, unsigned errlen) \
 	{ (void)val; (void)err; (void)errlen; cfg->field = value; return 0; }
@@ -335,6 +394,7 @@ FLAG(set_tty, tty, TTY_FORCE)
 FLAG(set_notty, tty, TTY_NEVER)
 FLAG(set_help, action, ACT_HELP)
 FLAG(set_version, action, ACT_VERSION)
+FLAG(set_check, action, ACT_CHECK)
 
 static const struct option_def options[] = {
 	{ "cpus", 'c', "N", set_cpus, "virtual CPUs (1-64, default 1)", "--cpus 2" },
@@ -345,6 +405,12 @@ static const struct option_def options[] = {
 	{ "env-file", 0, "FILE", set_env_file, "read KEY=VALUE lines from FILE",
 	  "--env-file ./ci.env" },
 	{ "workdir", 'w', "DIR", set_workdir, "working directory in the guest", "-w /tmp" },
+	{ "disk", 0, "FILE[:ro]", set_disk,
+	  "attach a raw disk image as /dev/vda, vdb ... (repeatable; :ro read-only)",
+	  "--disk data.img --disk ref.img:ro" },
+	{ "rootfs", 0, "IMAGE[:rw]", set_rootfs,
+	  "boot with / on an ext4 or squashfs image; writes go to RAM unless :rw",
+	  "--rootfs debian.ext4" },
 	{ "timeout", 0, "SECONDS", set_timeout, "kill the command after SECONDS, exit 124",
 	  "--timeout 60" },
 	{ "kill-after", 0, "SECONDS", set_kill_after,
@@ -367,6 +433,11 @@ static const struct option_def options[] = {
 	{ "gateway", 0, "ADDR", set_gateway, "default route via ADDR", "--gateway 10.0.2.2" },
 	{ "tty", 't', NULL, set_tty, "give the command a terminal even if capsa has none", "-t" },
 	{ "no-tty", 'T', NULL, set_notty, "never give the command a terminal", "-T" },
+	{ "jail", 0, "MODE", set_jail, "confine capsa: best-effort (default), strict or off",
+	  "--jail strict" },
+	{ "user", 0, "USER|UID[:GID]", set_user, "who capsa becomes when run as root (default nobody)",
+	  "--user 1000:1000" },
+	{ "check", 0, NULL, set_check, "show whether a guest can run here, and the jail", "--check" },
 	{ "verbose", 'v', NULL, set_verbose, "show the guest kernel log and capsa's steps", "-v" },
 	{ "help", 'h', NULL, set_help, "show this help", "--help" },
 	{ "version", 0, NULL, set_version, "show the version", "--version" },
@@ -547,9 +618,11 @@ options_parse(struct capsa_config *cfg, int argc, char **argv, char *err, unsign
 			return fail(err, errlen, "option --%s takes no value", o->lng);
 		if (o->set(cfg, o->arg && !val ? argv[i] : val, err, errlen) < 0)
 			return -1;
-		if (cfg->action != ACT_RUN)
+		if (cfg->action == ACT_HELP || cfg->action == ACT_VERSION)
 			return 0;
 	}
+	if (cfg->action == ACT_CHECK)
+		return 0;
 	if (i == argc)
 		return fail(err, errlen, "missing '-- COMMAND' (usage: capsa [OPTIONS] -- COMMAND [ARG...])");
 	cfg->argv = argv + i + 1;

@@ -8,18 +8,27 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../jail/jail.h"
+
 #define DEFAULT_MEMORY_MIB 512
 #define MIN_MEMORY_MIB 64
 #define MAX_MEMORY_MIB (64 * 1024)
 #define MAX_CPUS 64
 #define MAX_RUN_BYTES (1024 * 1024)	/* argv + environment, as in the guest */
+#define MAX_DISKS 16			/* --disk: /dev/vda to /dev/vdp */
 
 enum tty_mode { TTY_AUTO, TTY_FORCE, TTY_NEVER };
-enum action { ACT_RUN, ACT_HELP, ACT_VERSION };
+enum action { ACT_RUN, ACT_HELP, ACT_VERSION, ACT_CHECK };
 
 struct strlist {
 	char **v;
 	unsigned n;
+};
+
+/* A --disk or --rootfs image: FILE, FILE:ro or FILE:rw. */
+struct disk_spec {
+	const char *path;		/* NULL: not given */
+	bool ro;
 };
 
 struct capsa_config {
@@ -38,8 +47,12 @@ struct capsa_config {
 	bool mac_set;
 	const char *ip;			/* --ip ADDR/PREFIX, as given (checked) */
 	const char *gateway;		/* --gateway ADDR (checked) */
+	struct jail jail;		/* --jail, --user; kept directories */
 	struct strlist env;		/* KEY=VALUE, in order; later wins */
 	struct strlist copies;		/* HOST_PATH[:GUEST_PATH] */
+	struct disk_spec rootfs;	/* --rootfs: /dev/vda, root of the guest */
+	struct disk_spec disks[MAX_DISKS];	/* --disk, in order, after the rootfs */
+	unsigned ndisks;
 	char **argv;			/* the command */
 	int argc;
 };

@@ -28,14 +28,15 @@ $(UNIT_DIR)/musl/%: tests/unit/%.c $(UNIT_DEPS) $(UNIT_MUSL_LIB)
 	@$(CC) $(CFLAGS) -I. -Itests/unit $(LDFLAGS) $(UNIT_LINK) -o $@ \
 		$< $(UNIT_HELP) $(UNIT_MUSL_LIB) $(SECCOMP)
 
-# clang-14 + glibc, sanitized: the product's logic (not the jail, which
-# needs a glibc libseccomp) rebuilt with the same warnings.
+# clang-14 + glibc, sanitized: the product (jail included, against Debian's
+# glibc libseccomp) rebuilt with the same warnings.
+
 ASAN_CC     := clang-14
 ASAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all \
                -fno-omit-frame-pointer
 ASAN_CFLAGS := -std=gnu11 $(WARN) -Wno-format-nonliteral -D_GNU_SOURCE \
                -DCAPSA_VERSION='"$(VERSION)"' -O1 -g $(ASAN_FLAGS)
-ASAN_SRCS   := $(filter-out capsa.c jail/%,$(SRCS))
+ASAN_SRCS   := $(filter-out capsa.c jail/escape.c,$(SRCS))
 ASAN_OBJS   := $(ASAN_SRCS:%.c=$(UNIT_DIR)/asan/obj/%.o)
 UNIT_ASAN_LIB  := $(UNIT_DIR)/asan/libcapsa.a
 UNIT_ASAN_BINS := $(UNIT_NAMES:%=$(UNIT_DIR)/asan/%)
@@ -51,7 +52,7 @@ $(UNIT_ASAN_LIB): $(ASAN_OBJS)
 $(UNIT_DIR)/asan/%: tests/unit/%.c $(UNIT_DEPS) $(UNIT_ASAN_LIB)
 	@echo "  CLANG   $@"
 	@$(ASAN_CC) $(ASAN_CFLAGS) -I. -Itests/unit $(UNIT_LINK) -o $@ \
-		$< $(UNIT_HELP) $(UNIT_ASAN_LIB) -lpthread
+		$< $(UNIT_HELP) $(UNIT_ASAN_LIB) -lseccomp -lpthread
 
 # Run every test of one build; its TAP goes to $(UNIT_DIR)/<build>/<test>.log
 # and one line per test to the terminal. Fails when any test failed.

@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: MIT
+/*
+ * filter.c - stage 6 of the jail: the seccomp filters, see the Theory of
+ * Operation in jail.c.
+ *
+ * Two allowlists, each syscall with the reason capsa needs it. libseccomp
+ * generates both programs before the first stage (no hand-written BPF);
+ * the VMM program is loaded by the main thread in stage 6 and inherited by
+ * the vCPU threads, and each vCPU thread stacks the vCPU program on top in
+ * jail_vcpu() before its first KVM_RUN. The kernel runs every filter a
+ * thread has and takes the strictest answer, so a vCPU thread can do only
+ * what both lists allow; that is why the VMM list carries the vCPU's needs.
+ * Anything else kills the whole process (SIGSYS), in every thread.
+ *
+ * Arguments are compared on their low 32 bits: ioctl requests and flags
+ * are C ints that musl sign-extends into the 64-bit register, and the
+ * kernel reads only 32 bits of them anyway.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/filter.h>
+#include <linux/if_tun.h>
+#include <linux/kvm.h>
+#include <linux/membarrier.h>
+#include <linux/seccomp.h>
+
+#include "stage.h"
+#include "../vmm/util.h"
+#include "../vmm/vm.h"
+
+/*
+ * One allowed syscall: with any arguments (arg < 0), with argument @arg
+ * equal to one of @vals, or (no @vals) with (@arg & @mask) == @eq.
+ */
+struct allow {
+	int nr;
+	int arg;
+	const unsigned long *vals;
+	unsigned nvals;
+	unsigned long mask, eq;
+};
+
+/* SCMP_SYS(name) spelled out: musl #defines pread64 as pread. */
+#define ANY(name)		{ __SNR_##name, -1, NULL, 0, 0, 0 }
+#define ONE_OF(name, a, list)	{ __SNR_##name, a, list, ARRAY_SIZE(list), 0, 0 }
+#define MASKED(name, a, m, v)	{ __SNR_##name, a, NULL, 0, m, v }
+
+#define NS_FLAGS (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | \
+		  CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP)
+#define THREAD_FLAGS (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD)
+
+static const unsigned long vcpu_ioctls[] = {
+	KVM_RUN,
+	KVM_GET_REGS, KVM_GET_SREGS,	/* register dump on an unexpected exit */
+	KVM_IRQ_LINE,			/* the serial port's interrupt */
+};
+
+static const unsigned long vmm_ioctls[] = {
+	KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS, KVM_IRQ_LINE,	/* the vCPU threads' */
+	TCGETS, TCSETS, TCSETSW, TCSETSF,	/* the host terminal: raw mode, restore */
+	TIOCGWINSZ, TIOCSWINSZ,			/* window size; musl's stdout asks too */
+	TUNSETOFFLOAD,				/* virtio-net: offloads change at run time */
+};
+
+static const unsigned long fcntl_cmds[] = { F_GETFL, F_SETFL, F_GETFD, F_SETFD };
+static const unsigned long filter_mode[] = { SECCOMP_SET_MODE_FILTER };
+static const unsigned long membarrier_cmds[] = {
+	MEMBARRIER_CMD_PRIVATE_EXPEDITED, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
+};
+
+/* The main thread: event loop, devices, and making the vCPU threads. */
+static const struct allow vmm_allow[] = {
+	ANY(read), ANY(write),		/* eventfds, signalfd, timerfd, stdio, sockets */
+	ANY(readv), ANY(writev),	/* vsock streams; musl's stdio */
+	ANY(pread64), ANY(pwrite64),	/* disks, at an offset */
+	ANY(preadv), ANY(pwritev),
+	ANY(fdatasync),			/* a disk flush */
+	ANY(fallocate),			/* a disk discard or write-zeroes: punch holes */
+	ANY(close),
+	ANY(epoll_pwait),		/* musl's epoll_wait */
+	ANY(epoll_ctl),
+	ANY(poll),			/* the last flush of guest output */
+	ONE_OF(ioctl, 1, vmm_ioctls),
+	ONE_OF(fcntl, 1, fcntl_cmds),	/* O_NONBLOCK on stdio and accepted sockets */
+	ANY(futex),			/* locks shared with the vCPU threads */
+	MASKED(mmap, 2, PROT_EXEC, 0),	/* malloc and thread stacks; never executable */
+	MASKED(mprotect, 2, PROT_EXEC, 0),
+	ANY(munmap), ANY(mremap), ANY(madvise), ANY(brk),
+	ANY(clock_gettime),		/* timestamps (when the vDSO cannot) */
+	ANY(timerfd_settime),		/* --timeout and other deadlines */
+	ANY(rt_sigprocmask),		/* musl blocks signals around clone */
+	ANY(rt_sigreturn),
+	ANY(restart_syscall),		/* a poll resumed after SIGSTOP/SIGCONT */
+	MASKED(clone, 0, THREAD_FLAGS | NS_FLAGS, THREAD_FLAGS),	/* threads only */
+	ONE_OF(membarrier, 0, membarrier_cmds),	/* musl, on the first pthread_create */
+	ONE_OF(seccomp, 0, filter_mode),	/* a vCPU thread stacks its filter */
+	ANY(exit),			/* a thread ends */
+	ANY(exit_group),
+	ANY(accept4),			/* vsock bridge clients; bind happens before */
+	ANY(recvmsg),			/* sockets the vsock broker connected for us */
+	ANY(shutdown),			/* half-close: EOF to the other side */
+	ANY(wait4),			/* at exit, the vsock broker removing PATH */
+};
+
+/* A vCPU thread: KVM_RUN and the exits it serves (PIO, MMIO, device resets). */
+static const struct allow vcpu_allow[] = {
+	ONE_OF(ioctl, 1, vcpu_ioctls),
+	ANY(write),			/* irqfd and end eventfds; kernel log to stderr */
+	ANY(futex),			/* device locks */
+	MASKED(mmap, 2, PROT_EXEC, 0),	/* musl's allocator, should a path need it */
+	ANY(munmap), ANY(madvise), ANY(brk),
+	ANY(clock_gettime),		/* --verbose timestamps */
+	ANY(rt_sigprocmask),		/* musl, when the thread ends */
+	ANY(exit),
+	ANY(restart_syscall),
+};
+
+static struct sock_fprog vmm_prog, vcpu_prog;
+static bool vcpu_armed;		/* stage 6 loaded the VMM program */
+
+static uint32_t
+default_action(void)
+{
+#ifdef CAPSA_TEST_HOOKS
+	/* Test builds: log what would have killed capsa, and go on. */
+	const char *v = getenv("CAPSA_TEST_SECCOMP");
+
+	if (v && !strcmp(v, "log"))
+		return SCMP_ACT_LOG;
+#endif
+	return SCMP_ACT_KILL_PROCESS;
+}
+
+static int
+add_rule(scmp_filter_ctx ctx, const struct allow *a)
+{
+	struct scmp_arg_cmp c = { (unsigned)a->arg, SCMP_CMP_MASKED_EQ, a->mask, a->eq };
+	int err = 0;
+
+	if (a->arg < 0)
+		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, a->nr, 0);
+	if (!a->nvals)
+		return seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, a->nr, 1, &c);
+	for (unsigned i = 0; i < a->nvals && !err; i++) {
+		c.datum_a = 0xffffffffUL;
+		c.datum_b = a->vals[i] & 0xffffffffUL;
+		err = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, a->nr, 1, &c);
+	}
+	return err;
+}
+
+/* The program libseccomp wrote to @fd, read back into memory. */
+static int
+read_prog(int fd, struct sock_fprog *prog)
+{
+	off_t size = lseek(fd, 0, SEEK_END);
+	struct sock_filter *f;
+
+	if (size <= 0 || size % sizeof(*f) || size / sizeof(*f) > BPF_MAXINSNS)
+		return -EINVAL;
+	f = malloc((size_t)size);
+	if (!f)
+		return -ENOMEM;
+	if (pread(fd, f, (size_t)size, 0) != size) {
+		free(f);
+		return -EIO;
+	}
+	prog->len = (unsigned short)(size / sizeof(*f));
+	prog->filter = f;
+	return 0;
+}
+
+static int
+build(const struct allow *list, size_t n, struct sock_fprog *prog)
+{
+	scmp_filter_ctx ctx = seccomp_init(default_action());
+	int fd = -1, err;
+
+	if (!ctx)
+		return -EINVAL;
+	/* capsa sets no_new_privs itself (stage 3); libseccomp must not prctl. */
+	err = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+	if (!err)
+		err = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+	for (size_t i = 0; i < n && !err; i++)
+		err = add_rule(ctx, &list[i]);
+	if (!err && (fd = memfd_create("capsa-seccomp", MFD_CLOEXEC)) < 0)
+		err = -errno;
+	if (!err)
+		err = seccomp_export_bpf(ctx, fd);
+	if (!err)
+		err = read_prog(fd, prog);
+	if (fd >= 0)
+		close(fd);
+	seccomp_release(ctx);
+	return err;
+}
+
+/**
+ * filter_build() - generate both programs; before any stage.
+ *
+ * Before the filesystem and rlimits stages: libseccomp exports through a
+ * memfd, which RLIMIT_FSIZE 0 would forbid writing.
+ *
+ * Return: 0 or -errno.
+ */
+int
+filter_build(void)
+{
+	int err = 0;
+
+	if (!vmm_prog.filter)
+		err = build(vmm_allow, ARRAY_SIZE(vmm_allow), &vmm_prog);
+	if (!err && !vcpu_prog.filter)
+		err = build(vcpu_allow, ARRAY_SIZE(vcpu_allow), &vcpu_prog);
+	return err;
+}
+
+/**
+ * filter_count() - how many syscalls a filter allows.
+ * @vcpu: the vCPU filter, else the VMM filter.
+ */
+unsigned
+filter_count(bool vcpu)
+{
+	return vcpu ? ARRAY_SIZE(vcpu_allow) : ARRAY_SIZE(vmm_allow);
+}
+
+/**
+ * filter_names() - the syscalls a filter allows, space separated.
+ * @vcpu: the vCPU filter, else the VMM filter.
+ * @buf:  filled, truncated to fit.
+ * @len:  its size.
+ */
+void
+filter_names(bool vcpu, char *buf, size_t len)
+{
+	const struct allow *list = vcpu ? vcpu_allow : vmm_allow;
+	size_t used = 0;
+
+	buf[0] = 0;
+	for (unsigned i = 0; i < filter_count(vcpu) && used < len; i++) {
+		char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, list[i].nr);
+		int n = snprintf(buf + used, len - used, "%s%s%s", i ? " " : "",
+				 name ? name : "?", list[i].arg >= 0 ? "*" : "");
+
+		free(name);
+		used += n > 0 ? (size_t)n : 0;
+	}
+}
+
+/**
+ * stage_seccomp() - load the VMM filter on the calling (main) thread.
+ *
+ * Return: 0 or -errno.
+ */
+int
+stage_seccomp(struct jail_run *run, char *detail, size_t len)
+{
+	if (run->filter_err)
+		return jail_detail(detail, len, run->filter_err, "libseccomp: %s",
+				   strerror(-run->filter_err));
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &vmm_prog) < 0)
+		return jail_detail(detail, len, -errno, "seccomp: %s", strerror(errno));
+	vcpu_armed = true;
+	return jail_detail(detail, len, 0, "vmm filter %u syscalls, vcpu filter %u; "
+			   "anything else kills capsa", filter_count(false), filter_count(true));
+}
+
+/**
+ * jail_vcpu() - a vCPU thread narrows itself before its first KVM_RUN.
+ * @cpu: the thread's vCPU.
+ *
+ * Only when stage 6 loaded the VMM filter; the thread may not allocate
+ * here (the program was generated before the jail).
+ *
+ * Return: 0 or -errno.
+ */
+int
+jail_vcpu(struct vcpu *cpu)
+{
+	if (vcpu_armed && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &vcpu_prog) < 0)
+		return -errno;
+	return cpu->id == 0 ? jail_test_escape("vcpu") : 0;
+}
