@@ -91,6 +91,7 @@ t_net_bulk() {
 	kill $p2 2>/dev/null
 	exec 7>&-
 	expect_eq "bulk: exit 0" "$rc" 0
+	[ "$rc" = 0 ] || diag "stderr: $(cat "$T/err"); stdout: $(cat "$T/out")"
 	expect_eq "guest to host: $NET_MIB MiB, same sha256" "$(sha "$T/g2h")" "$(sed -n 1p "$T/out")"
 	expect_eq "host to guest: $NET_MIB MiB, same sha256" "$(sed -n 2p "$T/out")" "$(sha "$T/h2g")"
 	set -- $(sed -n 3p "$T/out")
