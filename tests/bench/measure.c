@@ -16,9 +16,10 @@
  *   guest_kb  Rss of the guest RAM: the anonymous writable mappings of
  *             MIB to MIB + 8 MiB (capsa maps exactly MIB; QEMU adds
  *             alignment), i.e. the guest memory the VMM process touched
- *   file_kb   RssFile at exit: pages of the binary and its libraries (for
+ *   file_kb   RssFile + RssShmem at exit: pages of the binary and its
+ *             libraries (shmem when they live on a tmpfs or initramfs); for
  *             capsa that includes the embedded guest kernel and initramfs
- *             it copied into guest RAM)
+ *             it copied into guest RAM
  * so hwm_kb - guest_kb is the VMM's own peak memory (code, heap, stacks,
  * shared libraries, buffers). The same method serves capsa and QEMU.
  * Threads are not traced; the ptrace stops are at exec and exit only.
@@ -154,7 +155,7 @@ main(int argc, char **argv)
 			continue;
 		if (WSTOPSIG(st) == SIGTRAP && (st >> 16) == PTRACE_EVENT_EXIT) {
 			hwm = status_kb(child, "VmHWM");
-			fkb = status_kb(child, "RssFile");
+			fkb = status_kb(child, "RssFile") + status_kb(child, "RssShmem");
 			gkb = guest_kb(child, mib, &maps);
 			ptrace(PTRACE_CONT, child, NULL, NULL);
 		} else if (WSTOPSIG(st) == SIGTRAP && !armed) {

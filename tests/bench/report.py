@@ -151,6 +151,21 @@ def build_rows(runs, blk, facts):
         median(values(runs, "boot", "qemu", "ready_ms")), True,
         "QEMU from vsockhost; capsa prints it only with -v")
 
+    # The stable figure: instructions (callgrind).
+    ci = [v / 1e6 for v in values(runs, "cg", "capsa", "total_ir")]
+    qi = [v / 1e6 for v in values(runs, "cg", "qemu", "total_ir")]
+    cs = [v / 1e6 for v in values(runs, "cg", "capsa", "setup_ir")]
+    if ci or qi:
+        spread = ", ".join(f"{v:.2f}" for v in ci) + " / " + ", ".join(f"{v:.2f}" for v in qi)
+        row("`true`: instructions the VMM process executes (callgrind, all threads)", "M",
+            median(ci), median(qi), True, f"stable figure; runs: {spread}; capsa with --jail off",
+            ci, qi)
+        row("capsa set-up path: exec to vm_start (callgrind)", "M", median(cs), None, True,
+            "parse, build the VM, load kernel + initramfs; --jail off", cs)
+    else:
+        row("`true`: instructions the VMM process executes (callgrind)", "M", None, None, True,
+            "not measured: valgrind not installed")
+
     # 2. Memory.
     def over(side):
         return [(float(r["hwm_kb"]) - float(r["guest_kb"])) / 1024

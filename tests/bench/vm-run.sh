@@ -15,7 +15,7 @@ CAPSA=${CAPSA:-capsa}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 # shellcheck disable=SC1091
-. "$F/params"	# RUNS MEM_RUNS VRUNS TP_RUNS OUT_BYTES BIG_BYTES VSOCK_BYTES MEM_MIB CPUS
+. "$F/params"	# RUNS MEM_RUNS VRUNS CG_RUNS OUT_RUNS TP_RUNS OUT_BYTES BIG_BYTES ...
 BSTREAM=$(command -v bstream)
 TO="timeout -s KILL 600"
 
@@ -91,8 +91,34 @@ done
 if grep -q "guest_maps=1" "$T/m"; then ok "memory: the guest RAM mapping found"
 else fail "memory: the guest RAM mapping found" "$(cat "$T/m")"; fi
 
+# ---- 2b. a stable figure: instructions, counted by callgrind ---------------
+# All threads of the VMM process, exec to exit, for `true`; for capsa also
+# the set-up path alone (exec to vm_start, where the vCPUs start). capsa
+# runs with --jail off: valgrind cannot run under capsa's seccomp filter.
+if [ -x "$F/vg/callgrind-amd64-linux" ]; then
+	export VALGRIND_LIB="$F/vg" VALGRIND_LAUNCHER=/bin/false
+	cg="$F/vg/callgrind-amd64-linux --callgrind-out-file=$T/cg.out"
+	for i in $(seq "$CG_RUNS"); do
+		rm -f "$T"/cg.out*
+		# shellcheck disable=SC2086
+		$TO $cg --dump-before=vm_start "$CAPSA" --jail off -- true </dev/null 2>/dev/null
+		st=$?
+		setup=$(sed -n 's/^totals: //p' "$T/cg.out.1" 2>/dev/null)
+		rest=$(sed -n 's/^totals: //p' "$T/cg.out" 2>/dev/null)
+		echo "BENCH cg capsa status=$st setup_ir=$setup total_ir=$((${setup:-0} + ${rest:-0}))"
+		rm -f "$T"/cg.out*
+		# shellcheck disable=SC2046,SC2086
+		$TO vsockhost -t -- $cg $(qemu "$F/true.cpio" /dev/null) "$QUIET" </dev/null 2>/dev/null
+		st=$?
+		echo "BENCH cg qemu status=$st total_ir=$(sed -n 's/^totals: //p' "$T/cg.out")"
+	done
+	unset VALGRIND_LIB VALGRIND_LAUNCHER
+	if grep -q . "$T/cg.out"; then ok "callgrind: instructions counted"
+	else fail "callgrind: instructions counted"; fi
+fi
+
 # ---- 3. command output through each one's channel --------------------------
-for i in $(seq "$TP_RUNS"); do
+for i in $(seq "$OUT_RUNS"); do
 	$TO "$CAPSA" -- sh -c "cat /dev/zero | head -c $OUT_BYTES" </dev/null | bstream -o "$T/s" sink
 	echo "BENCH out capsa $(sed 's/^bstream: //' "$T/s")"
 	# shellcheck disable=SC2046
@@ -100,7 +126,7 @@ for i in $(seq "$TP_RUNS"); do
 	echo "BENCH out qemu $(sed 's/^bstream: //' "$T/s")"
 done
 # capsa's stdout against a plain pipe, same producer and reader.
-for i in $(seq "$TP_RUNS"); do
+for i in $(seq "$OUT_RUNS"); do
 	$TO "$CAPSA" -- cat /dev/zero </dev/null 2>/dev/null | bstream -o "$T/s" sink "$BIG_BYTES"
 	echo "BENCH big capsa $(sed 's/^bstream: //' "$T/s")"
 	cat /dev/zero | bstream -o "$T/s" sink "$BIG_BYTES"

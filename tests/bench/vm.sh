@@ -17,8 +17,9 @@
 # Writes BUILD_DIR/bench-vm/log (the BENCH lines); tests/bench/report.py
 # makes the table.
 # env: BENCH_RUNS (boot runs each, default 15), BENCH_MEM_RUNS (3),
-#      BENCH_VRUNS (verbose boot-phase runs, 3), BENCH_TP_RUNS (throughput
-#      runs, 3), BENCH_OUT_MIB (256), BENCH_BIG_MIB (1024),
+#      BENCH_VRUNS (verbose boot-phase runs, 3), BENCH_CG_RUNS (callgrind
+#      runs, 2), BENCH_OUT_RUNS (command output runs, 1), BENCH_TP_RUNS
+#      (vsock runs, 3), BENCH_OUT_MIB (256), BENCH_BIG_MIB (1024),
 #      BENCH_VSOCK_MIB (256), BENCH_MEM_MIB (512), BENCH_CPUS (1),
 #      EHOST_TIMEOUT (s, default 1500)
 set -eu
@@ -38,6 +39,14 @@ cp /usr/bin/qemu-system-x86_64 /usr/share/qemu/bios-microvm.bin "$F/qemu/"
 ldd /usr/bin/qemu-system-x86_64 | awk '$3 ~ /^\// { print $3 } $1 ~ /^\/lib/ { print $1 }' |
 	while read -r lib; do cp -L "$lib" "$F/qemu/lib/"; done
 cp "$B/bzImage" "$F/bzImage"
+# valgrind's callgrind (a static tool binary) for the instruction counts.
+vg=/usr/libexec/valgrind
+if [ -x $vg/callgrind-amd64-linux ]; then
+	mkdir -p "$F/vg"
+	cp $vg/callgrind-amd64-linux $vg/vgpreload_core-amd64-linux.so $vg/default.supp "$F/vg/"
+else
+	echo "# bench: no valgrind: no instruction counts"
+fi
 
 # QEMU's initrds: what capsa would load for the same command line.
 run() { o=$1; shift; "$BIN/mkrun" "$B/initramfs.cpio" "$F/$o" --memory "$mem" --cpus "$cpus" "$@"; }
@@ -48,7 +57,7 @@ run g2h.cpio --copy "$BIN/bstream:/usr/bin/bstream" -- bstream send-vsock 2 6001
 
 cat >"$F/params" <<EOF
 RUNS=${BENCH_RUNS:-15} MEM_RUNS=${BENCH_MEM_RUNS:-3} VRUNS=${BENCH_VRUNS:-3}
-TP_RUNS=${BENCH_TP_RUNS:-3} OUT_BYTES=$out BIG_BYTES=$big VSOCK_BYTES=$vs
+CG_RUNS=${BENCH_CG_RUNS:-2} OUT_RUNS=${BENCH_OUT_RUNS:-1} TP_RUNS=${BENCH_TP_RUNS:-3} OUT_BYTES=$out BIG_BYTES=$big VSOCK_BYTES=$vs
 MEM_MIB=$mem CPUS=$cpus
 EOF
 cp "$here/vm-run.sh" "$W/tests/run.sh"
