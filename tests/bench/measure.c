@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -136,6 +137,7 @@ main(int argc, char **argv)
 	if (child < 0)
 		return perror("measure: fork"), 125;
 	if (child == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);	/* never outlive a killed measure */
 		if (mib && ptrace(PTRACE_TRACEME, 0, NULL, NULL) < 0)
 			_exit(125);
 		execvp(argv[optind], argv + optind);

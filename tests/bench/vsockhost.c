@@ -4,7 +4,7 @@
  * a QEMU guest with a vhost-vsock device, so that QEMU can boot capsa's own
  * init and be timed doing what capsa does.
  *
- *   vsockhost [-t] [-r FILE] -- CMD [ARG...]
+ *   vsockhost [-t] [-d SECONDS] [-r FILE] -- CMD [ARG...]
  *
  * Listens on AF_VSOCK ports PORT_CONTROL..PORT_STDERR (the guest init
  * connects to CID 2, which vhost-vsock routes to this host), then starts
@@ -15,6 +15,9 @@
  * quickest end QEMU can have; SIGTERM with -t, a clean exit (for measure
  * -m, which reads the VMM's memory at its exit). Exit status: the
  * command's, or 125 if the guest never reported one.
+ *
+ * -d SECONDS: give up on a guest that has not reported its status by
+ * then (default 300): end CMD, exit 125. CMD also dies with vsockhost.
  *
  * -r FILE: write "ready_ms=R exit_ms=E end_ms=X" to FILE, milliseconds
  * since vsockhost started: MSG_READY, MSG_EXIT and CMD reaped.
@@ -27,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -101,7 +105,8 @@ start(char **argv)
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDONLY);
 
-		if (null < 0 || dup2(null, 0) < 0 || dup2(2, 1) < 0)
+		if (null < 0 || dup2(null, 0) < 0 || dup2(2, 1) < 0 ||
+		    prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 			_exit(125);
 		execvp(argv[0], argv);
 		fprintf(stderr, "vsockhost: %s: %s\n", argv[0], strerror(errno));
@@ -165,7 +170,10 @@ on_stdin(struct host *h)
 	h->in_eof = true;
 }
 
-/* Serve the streams until MSG_EXIT, CMD's end, or, with @flush, EOF on both outputs. */
+/*
+ * Serve the streams until MSG_EXIT, CMD's end or @timeout_ms; with @flush,
+ * only the output streams, until EOF on both.
+ */
 static void
 serve(struct host *h, bool flush, int timeout_ms)
 {
@@ -192,8 +200,11 @@ serve(struct host *h, bool flush, int timeout_ms)
 		}
 		if (flush && !n)
 			return;
-		if (timeout_ms >= 0 && now_ms() > deadline)
+		if (now_ms() > deadline) {
+			if (!flush)
+				fprintf(stderr, "vsockhost: no exit status after %d s\n", timeout_ms / 1000);
 			return;
+		}
 		if (poll(p, (nfds_t)n, flush ? 100 : 50) < 0 && errno != EINTR)
 			fail("poll");
 		for (int k = 0; k < n; k++) {
@@ -227,27 +238,29 @@ main(int argc, char **argv)
 {
 	struct host h = { .status = -1, .fd = { -1, -1, -1, -1 } };
 	const char *report = NULL;
-	int sig = SIGKILL, opt;
+	int sig = SIGKILL, opt, deadline_s = 300;
 	double end_ms;
 
 	t0 = now_ms();
-	while ((opt = getopt(argc, argv, "+tr:")) != -1) {
+	while ((opt = getopt(argc, argv, "+td:r:")) != -1) {
 		if (opt == 't')
 			sig = SIGTERM;
+		else if (opt == 'd')
+			deadline_s = atoi(optarg);
 		else if (opt == 'r')
 			report = optarg;
 		else
 			return 2;
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "usage: vsockhost [-t] [-r FILE] -- CMD [ARG...]\n");
+		fprintf(stderr, "usage: vsockhost [-t] [-d SECONDS] [-r FILE] -- CMD [ARG...]\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	for (int i = 0; i < NPORTS; i++)
 		h.lfd[i] = listen_port(PORT_CONTROL + (unsigned)i);
 	child = start(argv + optind);
-	serve(&h, false, -1);
+	serve(&h, false, deadline_s * 1000);
 	if (h.status >= 0)
 		serve(&h, true, FLUSH_MS);
 	if (child > 0) {
