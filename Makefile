@@ -69,7 +69,7 @@ run: capsa $(VM_TEST_BINS)
 	sh tests/vm/run-host.sh $(B) ./capsa t_uname
 
 # Each test tier may add its own rules (unit, fuzz, bench ...).
--include $(wildcard tests/*/*.mk)
+-include $(sort $(wildcard tests/*/*.mk))
 
 # After the include: each tier's .mk adds its targets to CHECK_TARGETS.
 check: unit $(CHECK_TARGETS) vm-test

@@ -25,6 +25,7 @@
 #include "guest/proto.h"
 #include "jail/jail.h"
 #include "virtio/blk.h"
+#include "virtio/virtio.h"
 #include "virtio/vsock.h"
 #include "vmm/loop.h"
 #include "vmm/options.h"
@@ -84,12 +85,24 @@ ensure_stdio(void)
 			die("cannot open /dev/null for closed fd %d", fd);
 }
 
+/* Shared open file descriptions capsa made non-blocking, to undo at exit. */
+static struct { int fd, flags; } shared_fl[3];
+static unsigned n_shared_fl;
+
+static void
+restore_shared_flags(void)
+{
+	for (unsigned i = 0; i < n_shared_fl; i++)
+		fcntl(shared_fl[i].fd, F_SETFL, shared_fl[i].flags);
+}
+
 /*
  * A private non-blocking descriptor for one of our stdio fds. Pipes and
  * terminals are reopened through /proc, which gives a new open file
  * description: setting O_NONBLOCK on the shared one would change it for
  * the shell that started us too. Regular files stay as they are (they are
- * always ready, and epoll refuses them).
+ * always ready, and epoll refuses them). Sockets cannot be reopened: their
+ * shared description goes non-blocking until capsa exits.
  */
 static int
 stdio_fd(int fd, int flags)
@@ -104,10 +117,15 @@ stdio_fd(int fd, int flags)
 	nfd = open(path, flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (nfd >= 0)
 		return nfd;
-	/* Sockets cannot be reopened; use a dup with O_NONBLOCK on the shared description. */
 	nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	if (nfd >= 0)
-		fcntl(nfd, F_SETFL, fcntl(nfd, F_GETFL) | O_NONBLOCK);
+	flags = fcntl(fd, F_GETFL);
+	if (nfd < 0 || flags < 0 || (flags & O_NONBLOCK))
+		return nfd;
+	if (!n_shared_fl)
+		atexit(restore_shared_flags);
+	shared_fl[n_shared_fl].fd = nfd;
+	shared_fl[n_shared_fl++].flags = flags;
+	fcntl(nfd, F_SETFL, flags | O_NONBLOCK);
 	return nfd;
 }
 
@@ -448,7 +466,7 @@ setup_tty(struct session *s)
 static int
 finish(struct session *s)
 {
-	char tail[SERIAL_TAIL];
+	char tail[SERIAL_TAIL], broken[128];
 	int why = atomic_load(&s->vm.end);
 
 	if (s->status < 0)
@@ -458,8 +476,12 @@ finish(struct session *s)
 		log_info("command exited with status %d (%.1f ms)", s->status, now_ms() - s->t0);
 		return s->status;
 	}
+	virtio_broken(&s->vm, broken, sizeof(broken));
 	if (why == VM_FAILED || why == VM_PANIC)
 		log_warn("%s", s->vm.end_msg);
+	else if (broken[0])
+		log_warn("the guest stopped without reporting the command's exit status "
+			 "(it broke %s)", broken);
 	else
 		log_warn("the guest stopped without reporting the command's exit status");
 	if (!s->cfg.verbose) {

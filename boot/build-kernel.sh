@@ -35,7 +35,11 @@ make -s -C "$src" O="$(realpath "$obj")" tinyconfig >/dev/null
 make -s -C "$src" O="$(realpath "$obj")" olddefconfig >/dev/null
 
 # A fragment line the kernel silently dropped is a bug in the fragment.
-dropped=$(cat "$@" | grep -E '^CONFIG_[A-Z0-9_]+=' | grep -vxFf "$obj/.config" | grep -v '=n$' || true)
+dropped=$(cat "$@" | grep -E '^CONFIG_[A-Z0-9_]+=' | grep -v '=n$' | grep -vxFf "$obj/.config" || true)
+# An =n line the kernel kept on (something selects it) is dropped too.
+for off in $(cat "$@" | sed -n 's/^\(CONFIG_[A-Z0-9_]*\)=n$/\1/p'); do
+	grep -qE "^$off=[ym]" "$obj/.config" && dropped="$dropped $off=n"
+done
 if [ -n "$dropped" ]; then
 	echo "build-kernel: the kernel dropped these fragment lines:" $dropped >&2
 	exit 1

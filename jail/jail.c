@@ -44,10 +44,8 @@
  *    Mustn't:  unshare PID (capsa would have to fork to enter it)
  *
  * 2. Filesystem (fs.c)
- *    Should:   make every mount private, mount an empty tmpfs, bind the
- *              kept directories (jail_keep_dir()) into it at their host
- *              paths, pivot_root into it, detach the old root, remount the
- *              tmpfs read-only
+ *    Should:   make every mount private, mount an empty tmpfs, pivot_root
+ *              into it, detach the old root, remount the tmpfs read-only
  *    Mustn't:  run without a private mount namespace: it would change the
  *              host's mounts. Nothing opens a path after this stage.
  *
@@ -163,35 +161,6 @@ jail_set_mode(struct jail *j, const char *mode)
 	return -EINVAL;
 }
 
-/**
- * jail_keep_dir() - keep a host directory reachable inside the jail.
- * @j:    the jail, before jail_apply().
- * @path: an absolute path; it stays valid for the whole run.
- *
- * For what the run must still reach by path after the jail, such as the
- * directory of the vsock bridge's unix sockets (connect() takes a path).
- * The directory is opened O_PATH now; the filesystem stage bind-mounts it
- * into the empty root at the same path, so callers keep using their
- * paths. If that stage is skipped, the host path is still there.
- *
- * Return: the O_PATH fd (capsa's until exit), or -errno.
- */
-int
-jail_keep_dir(struct jail *j, const char *path)
-{
-	int fd;
-
-	if (path[0] != '/')
-		return -EINVAL;
-	if (j->ndirs == JAIL_MAX_DIRS)
-		return -ENOSPC;
-	fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	j->dirs[j->ndirs++] = (struct jail_dir){ path, fd };
-	return fd;
-}
-
 /* Note the highest fd, and whether it writes a regular file or a disk. */
 static void
 note_fd(struct jail_run *run, int fd)
@@ -246,7 +215,7 @@ report_off(struct jail_report *r)
 
 /**
  * jail_apply() - confine capsa: the stages in order, see the top of this file.
- * @j:      the jail; mode, identity and kept directories.
+ * @j:      the jail; mode and identity.
  * @r:      filled with each layer's result; may be NULL.
  * @err:    with --jail strict, the one line naming the layer that failed.
  * @errlen: its size.

@@ -26,15 +26,8 @@ enum jail_layer {
 	JAIL_CAPABILITIES, JAIL_RLIMITS, JAIL_SECCOMP, JAIL_LAYERS,
 };
 
-#define JAIL_MAX_DIRS	4
 #define JAIL_DETAIL	112
 #define JAIL_NOBODY	65534
-
-/* A host directory the jailed capsa still reaches, see jail_keep_dir(). */
-struct jail_dir {
-	const char *path;	/* absolute, as given */
-	int fd;			/* O_PATH, kept open for the whole run */
-};
 
 /* What the jail keeps and how strict it is; filled by the options. */
 struct jail {
@@ -43,8 +36,6 @@ struct jail {
 	uid_t uid;		/* the identity capsa takes when started as root */
 	gid_t gid;
 	bool keep_net;		/* a host network backend (tap) is attached */
-	struct jail_dir dirs[JAIL_MAX_DIRS];
-	unsigned ndirs;
 };
 
 /* How one layer went: err 0 when fully applied; detail says what or why not. */
@@ -61,7 +52,6 @@ struct vcpu;
 
 int jail_set_mode(struct jail *j, const char *mode);
 int jail_set_user(struct jail *j, const char *user);
-int jail_keep_dir(struct jail *j, const char *path);
 int jail_apply(struct jail *j, struct jail_report *r, char *err, size_t errlen);
 int jail_vcpu(struct vcpu *cpu);
 const char *jail_layer_name(enum jail_layer l);

@@ -91,27 +91,6 @@ in_range(const struct blk_disk *d, uint64_t sector, uint64_t bytes)
 	       bytes / BLK_SECTOR <= d->sectors - sector;
 }
 
-/* Bytes [off, off + len) of an iovec as a new iovec in @dst; len fits. */
-static unsigned
-iov_slice(const struct iovec *src, unsigned n, uint64_t off, uint64_t len, struct iovec *dst)
-{
-	unsigned k = 0;
-
-	for (unsigned i = 0; i < n && len; i++) {
-		uint64_t take;
-
-		if (off >= src[i].iov_len) {
-			off -= src[i].iov_len;
-			continue;
-		}
-		take = MIN(src[i].iov_len - off, len);
-		dst[k++] = (struct iovec){ (uint8_t *)src[i].iov_base + off, take };
-		len -= take;
-		off = 0;
-	}
-	return k;
-}
-
 /*
  * The whole iovec from or to @fd at @off. Short transfers are resumed; a
  * read that meets the end of the file (the image shrank under us) fails.

@@ -7,6 +7,7 @@
  * irqfd. The device lock orders register writes against device work.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -76,7 +77,9 @@ virtio_fail(struct virtio_dev *dev, const char *why)
 {
 	if (dev->status & VIRTIO_CONFIG_S_NEEDS_RESET)
 		return;
-	log_warn("virtio-%s: %s; device needs reset", dev->ops->name, why);
+	/* Once per device: a guest that keeps breaking it must not flood stderr. */
+	if (!dev->warned++)
+		log_warn("virtio-%s: %s; device needs reset", dev->ops->name, why);
 	dev->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
 	virtio_interrupt(dev, VIRTIO_INT_CONFIG);
 }
@@ -288,4 +291,25 @@ virtio_mmio_init(struct virtio_dev *dev, const struct virtio_ops *ops,
 	if (err)
 		return err;
 	return bus_add(&vm->mmio, base, VIRTIO_MMIO_SIZE, mmio_access, dev);
+}
+
+/**
+ * virtio_broken() - name the devices the guest broke, for a last message.
+ * @vm:  the VM.
+ * @buf: "virtio-vsock, virtio-blk" or "", NUL-terminated.
+ * @len: its size.
+ */
+void
+virtio_broken(const struct vm *vm, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = 0;
+	for (unsigned i = 0; i < vm->mmio.n; i++) {
+		const struct virtio_dev *dev = vm->mmio.r[i].opaque;
+
+		if (vm->mmio.r[i].fn != mmio_access || !dev->warned || n >= len)
+			continue;
+		n += (size_t)snprintf(buf + n, len - n, "%svirtio-%s", n ? ", " : "", dev->ops->name);
+	}
 }

@@ -149,6 +149,53 @@ vq_wants_interrupt(const struct virtq *q)
 }
 
 /**
+ * iov_slice() - the bytes [@off, @off + @max) of an iovec, as an iovec.
+ * @src: the iovec.
+ * @n:   its entries.
+ * @off: bytes to skip.
+ * @max: bytes to take at most.
+ * @dst: the slice, at most @n entries, pointing into @src's buffers.
+ *
+ * Return: the number of entries in @dst.
+ */
+unsigned
+iov_slice(const struct iovec *src, unsigned n, size_t off, size_t max, struct iovec *dst)
+{
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < n && max; i++) {
+		size_t l = src[i].iov_len;
+
+		if (off >= l) {
+			off -= l;
+			continue;
+		}
+		dst[k].iov_base = (uint8_t *)src[i].iov_base + off;
+		dst[k].iov_len = MIN(l - off, max);
+		max -= dst[k++].iov_len;
+		off = 0;
+	}
+	return k;
+}
+
+static size_t
+iov_copy(const struct iovec *iov, unsigned n, size_t off, void *buf, size_t len, bool to_iov)
+{
+	struct iovec part[VQ_MAX_SIZE];
+	unsigned k = iov_slice(iov, MIN(n, VQ_MAX_SIZE), off, len, part);
+	size_t done = 0;
+
+	for (unsigned i = 0; i < k; i++) {
+		if (to_iov)
+			memcpy(part[i].iov_base, (uint8_t *)buf + done, part[i].iov_len);
+		else
+			memcpy((uint8_t *)buf + done, part[i].iov_base, part[i].iov_len);
+		done += part[i].iov_len;
+	}
+	return done;
+}
+
+/**
  * iov_from_buf() - copy @len bytes into an iovec at byte offset @off.
  *
  * Return: bytes copied, short when the iovec is shorter.
@@ -156,21 +203,7 @@ vq_wants_interrupt(const struct virtq *q)
 size_t
 iov_from_buf(const struct iovec *iov, unsigned n, size_t off, const void *buf, size_t len)
 {
-	size_t done = 0;
-
-	for (unsigned i = 0; i < n && done < len; i++) {
-		size_t take;
-
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		take = MIN(iov[i].iov_len - off, len - done);
-		memcpy((uint8_t *)iov[i].iov_base + off, (const uint8_t *)buf + done, take);
-		done += take;
-		off = 0;
-	}
-	return done;
+	return iov_copy(iov, n, off, (void *)buf, len, true);
 }
 
 /**
@@ -181,19 +214,5 @@ iov_from_buf(const struct iovec *iov, unsigned n, size_t off, const void *buf, s
 size_t
 iov_to_buf(const struct iovec *iov, unsigned n, size_t off, void *buf, size_t len)
 {
-	size_t done = 0;
-
-	for (unsigned i = 0; i < n && done < len; i++) {
-		size_t take;
-
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		take = MIN(iov[i].iov_len - off, len - done);
-		memcpy((uint8_t *)buf + done, (const uint8_t *)iov[i].iov_base + off, take);
-		done += take;
-		off = 0;
-	}
-	return done;
+	return iov_copy(iov, n, off, buf, len, false);
 }

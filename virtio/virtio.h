@@ -101,6 +101,7 @@ struct virtio_dev {
 	uint64_t driver_features;
 	_Atomic uint32_t isr;
 	uint32_t config_gen;
+	unsigned warned;		/* times the driver broke the device */
 	struct virtq vq[VIRTIO_MAX_QUEUES];
 };
 
@@ -109,6 +110,7 @@ int virtio_mmio_init(struct virtio_dev *dev, const struct virtio_ops *ops,
 void virtio_interrupt(struct virtio_dev *dev, uint32_t why);
 void virtio_fail(struct virtio_dev *dev, const char *why);
 bool virtio_live(const struct virtio_dev *dev);
+void virtio_broken(const struct vm *vm, char *buf, size_t len);
 
 int vq_enable(struct virtq *q, const struct guest_mem *m);
 int vq_pop(struct virtq *q, const struct guest_mem *m, struct vq_chain *c);
@@ -116,6 +118,8 @@ void vq_push(struct virtq *q, uint16_t head, uint32_t len);
 bool vq_has_avail(const struct virtq *q);
 bool vq_wants_interrupt(const struct virtq *q);
 
+unsigned iov_slice(const struct iovec *src, unsigned n, size_t off, size_t max,
+		   struct iovec *dst);
 size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t off,
 		    const void *buf, size_t len);
 size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t off,

@@ -83,6 +83,14 @@ struct vsock_dev {
 
 struct vsock_bridge;
 
+struct conn *conn_find(struct vsock_dev *d, uint32_t host_port, uint32_t guest_port);
+uint32_t peer_credit(const struct conn *c);
+bool can_read_host(const struct conn *c);
+void sendq_push(struct conn *c);
+struct conn *sendq_pop(struct vsock_dev *d);
+void queue_rst(struct vsock_dev *d, uint32_t host_port, uint32_t guest_port);
+void finish_output(struct conn *c);
+void recv_data(struct conn *c, const struct vq_chain *ch, uint32_t len);
 struct conn *conn_new(struct vsock_dev *d, uint32_t host_port, uint32_t guest_port,
 		      int in_fd, int out_fd);
 void conn_close(struct conn *c);

@@ -100,12 +100,19 @@ set_cpus(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 	return 0;
 }
 
+/* A duration for option --@name: whole seconds, at least 1. */
+static int
+seconds(const char *name, const char *val, uint64_t *out, char *err, unsigned errlen)
+{
+	if (parse_u64(val, 1, 1U << 30, out) < 0)
+		return fail(err, errlen, "--%s %s: not a number of seconds (1 or more)", name, val);
+	return 0;
+}
+
 static int
 set_timeout(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 {
-	if (parse_u64(val, 1, 1U << 30, &cfg->timeout_s) < 0)
-		return fail(err, errlen, "--timeout %s: not a number of seconds (1 or more)", val);
-	return 0;
+	return seconds("timeout", val, &cfg->timeout_s, err, errlen);
 }
 
 /*
@@ -168,9 +175,7 @@ set_env_file(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 static int
 set_kill_after(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 {
-	if (parse_u64(val, 1, 1U << 30, &cfg->kill_after_s) < 0)
-		return fail(err, errlen, "--kill-after %s: not a number of seconds (1 or more)", val);
-	return 0;
+	return seconds("kill-after", val, &cfg->kill_after_s, err, errlen);
 }
 
 static int

@@ -15,14 +15,14 @@ FUZZ_SECONDS ?= 60
 FUZZ_DIR     := $(B)/fuzz
 FUZZ_ALL     := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ         ?= $(FUZZ_ALL)
-FUZZ_SRCS    := $(filter-out capsa.c jail/%,$(SRCS)) tests/unit/fake.c tests/unit/drv.c \
+FUZZ_SRCS    := $(filter-out capsa.c jail/escape.c,$(SRCS)) tests/unit/fake.c tests/unit/drv.c \
                 tests/unit/vsenv.c
 FUZZ_CFLAGS  := -std=gnu11 $(WARN) -Wno-format-nonliteral -D_GNU_SOURCE \
                 -DCAPSA_VERSION='"$(VERSION)"' -O1 -g -fno-omit-frame-pointer \
                 -I. -Itests/unit
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_COV     := -fprofile-instr-generate -fcoverage-mapping
-FUZZ_LINK    := -Wl,--wrap=ioctl -lpthread
+FUZZ_LINK    := -Wl,--wrap=ioctl -lseccomp -lpthread
 
 # Two builds of everything: f (fuzzing) and c (coverage replay).
 $(FUZZ_DIR)/f/obj/%.o: %.c $(B)/.deps $(wildcard */*.h tests/unit/*.h)

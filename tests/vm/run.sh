@@ -29,12 +29,26 @@ status() {
 	fi
 }
 
-# bad NAME ARGS...: capsa must refuse with exit 125 and one line on stderr.
+# leftovers: what a capsa run could leave behind: processes, mounts, files
+# in $T (sockets, images), taps.
+leftovers() {
+	echo "procs: $(pidof capsa capsa-vsock 2>/dev/null)"
+	echo "mounts: $(md5sum </proc/mounts)"
+	echo "files: $(ls -a "$T" | grep -v -x -e out -e err -e .before -e .after -e .watchdog | tr '\n' ' ')"
+	echo "links: $(ls /sys/class/net | tr '\n' ' ')"
+}
+
+# bad NAME ARGS...: capsa must refuse with exit 125 and one line on stderr,
+# and leave nothing behind.
 bad() {
 	_name=$1
 	shift
+	leftovers >"$T/.before"
 	status "$_name: exit 125" 125 "$@"
 	expect_lines "$_name: one line on stderr" "$T/err" 1
+	leftovers >"$T/.after"
+	if cmp -s "$T/.before" "$T/.after"; then ok "$_name: nothing left behind"
+	else fail "$_name: nothing left behind" "$(diff "$T/.before" "$T/.after" | tail -n +2 | tr '\n' ' ')"; fi
 }
 
 # A capsa that runs for more than CAPSA_MAX_RUN seconds is stuck: show
@@ -42,28 +56,31 @@ bad() {
 # rather than the whole run.
 watchdog() {
 	while sleep 10; do
-		now=$(cut -d' ' -f1 /proc/uptime | cut -d. -f1)
-		hz=100
+		now=$(date +%s)
 		for pid in $(pidof capsa capsa-test 2>/dev/null); do
-			start=$(($(cut -d' ' -f22 /proc/$pid/stat 2>/dev/null || echo 0) / hz))
+			# /proc/PID appeared when the process started.
+			start=$(stat -c %Y /proc/$pid 2>/dev/null) || continue
 			[ $((now - start)) -gt "${CAPSA_MAX_RUN:-240}" ] || continue
 			echo "# watchdog: capsa $pid has run $((now - start))s: $(tr '\0' ' ' </proc/$pid/cmdline)"
 			for t in /proc/$pid/task/*; do
-				echo "#   $(cat $t/comm) $(cut -d' ' -f3 $t/stat) wchan=$(cat $t/wchan) syscall=$(cut -d' ' -f1 $t/syscall)"
+				echo "#   $(cat $t/comm) $(cut -d' ' -f3 $t/stat) wchan=$(cat $t/wchan) syscall=$(cut -d' ' -f1 $t/syscall) utime=$(cut -d' ' -f14 $t/stat)"
 				sed 's/^/#     /' $t/stack 2>/dev/null | head -n 12
 			done
 			kill -9 "$pid"
 		done
 	done
 }
-watchdog &
-wd=$!
-trap 'kill $wd 2>/dev/null; rm -rf "$T"' EXIT
+# Started from a subshell so that it is no job of this shell: tests may
+# `wait` for all their background jobs.
+(watchdog & echo $! >"$T/.watchdog")
+trap 'kill $(cat "$T/.watchdog") 2>/dev/null; rm -rf "$T"' EXIT
 
 ALL_GROUPS=
 for f in "$here"/t_*.sh; do
 	. "$f"
 done
+# The emulated host reruns what a frozen run left undone: it needs the list.
+echo "# groups:" ${*:-$ALL_GROUPS}
 for g in ${*:-$ALL_GROUPS}; do
 	diag "$g"
 	$g

@@ -25,9 +25,9 @@ t_io_backpressure() {
 	got=$("$CAPSA" -- cat /dev/zero | head -c 104857600 | wc -c)
 	expect_eq "cat /dev/zero | head -c 100M | wc -c" "$got" 104857600
 	# A slow reader: capsa's RSS must stay bounded while the guest writes.
-	"$CAPSA" -- cat /dev/zero | (sleep 4; head -c 1000 >/dev/null; sleep 100) &
+	"$CAPSA" -- cat /dev/zero | (sleep 4; head -c 1000 >/dev/null; sleep 5) &
 	sleep 3
-	pid=$(pgrep -n -x capsa || pidof capsa | cut -d' ' -f1)
+	pid=$(pidof capsa | cut -d" " -f1)
 	rss1=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
 	sleep 3
 	rss2=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
