@@ -5,6 +5,7 @@
 #   make bench          everything (about 15 minutes in the emulated KVM host)
 #   make bench-vm       boot, memory, output and vsock (tests/bench/vm.sh)
 #   make bench-blk      disk (tests/bench/blk.sh)
+#   make bench-net      TCP over a tap (tests/bench/net.sh)
 #   make bench-report   the table and JSON again from the last logs
 #
 # Knobs (environment): see tests/bench/vm.sh and tests/bench/blk.sh.
@@ -24,15 +25,19 @@ $(BENCH_BIN)/mkrun: tests/bench/mkrun.c $(filter-out $(B)/obj/capsa.o,$(OBJS)) $
 bench-vm: capsa $(INITRD) $(BENCH_TOOLS) $(BENCH_BIN)/mkrun
 	sh tests/bench/vm.sh $(B) ./capsa $(BENCH_BIN)
 
+bench-net: capsa $(B)/tests-bin/nettool
+	bash tests/bench/net.sh
+
 # Under `make bench` one emulated host at a time (2 cores are plenty busy).
 ifneq ($(filter bench,$(MAKECMDGOALS)),)
 bench-vm: | bench-blk
+bench-net: | bench-vm
 endif
 
 bench-report:
 	python3 tests/bench/report.py $(B) ./capsa
 
-bench: bench-vm
+bench: bench-vm bench-net
 	python3 tests/bench/report.py $(B) ./capsa
 
-.PHONY: bench-vm bench-report
+.PHONY: bench-vm bench-net bench-report

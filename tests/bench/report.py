@@ -2,7 +2,8 @@
 """report.py BUILD_DIR CAPSA - the table and bench.json of `make bench`.
 
 Reads the measurements of the last runs (BUILD_DIR/bench-vm/log from
-tests/bench/vm.sh, BUILD_DIR/bench-blk/log from tests/bench/blk.sh), adds
+tests/bench/vm.sh, BUILD_DIR/bench-blk/log from tests/bench/blk.sh,
+BUILD_DIR/bench-net/ehost.log from tests/bench/net.sh), adds
 the static facts (binary sizes, seccomp filter sizes), prints one markdown
 table on stdout and writes the same figures to BUILD_DIR/bench.json. A
 bench.json already there is kept as bench-prev.json, and capsa's figures
@@ -77,6 +78,18 @@ def read_blk(path):
     return out
 
 
+def read_net(path):
+    """net.sh's "RESULT capsa|qemu G2H H2G" lines (MiB/s) -> {side: ([g2h], [h2g])}."""
+    out = {"capsa": ([], []), "qemu": ([], [])}
+    if os.path.exists(path):
+        for line in open(path, encoding="utf-8", errors="replace"):
+            w = line.replace("\r", "").split()
+            if len(w) == 4 and w[0] == "RESULT" and w[1] in out:
+                out[w[1]][0].append(float(w[2]) * 1.048576)
+                out[w[1]][1].append(float(w[3]) * 1.048576)
+    return out
+
+
 def values(runs, metric, side, key, ok_status=True):
     out = []
     for r in runs.get((metric, side), []):
@@ -126,7 +139,7 @@ def row(name, unit, c, q, lower, note="", cruns=None, qruns=None, qlabel=None):
                  "note": note, "capsa_runs": cruns, "qemu_runs": qruns, "qemu_label": qlabel})
 
 
-def build_rows(runs, blk, facts):
+def build_rows(runs, blk, net, facts):
     # 1. Boot to exit of `true`.
     cb, qb = values(runs, "boot", "capsa", "wall_ms"), values(runs, "boot", "qemu", "wall_ms")
     n = f"{len(cb)} / {len(qb)} runs"
@@ -219,8 +232,11 @@ def build_rows(runs, blk, facts):
             "not measured (bench-blk failed or did not run)")
 
     # 6. Network.
-    row("network (TCP over a tap), each way", "MB/s", None, None, False,
-        "not yet: virtio-net has not landed")
+    for i, what in ((0, "guest to host"), (1, "host to guest")):
+        c, q = net["capsa"][i], net["qemu"][i]
+        row(f"network, TCP over a tap, {what}", "MB/s", median(c), median(q), False,
+            f"busybox nc; QEMU: virtio-net-device, vhost=off; {len(c)} / {len(q)} runs"
+            if c or q else "not measured (bench-net failed or did not run)", c, q)
 
     # 7. Static facts.
     f = facts
@@ -286,8 +302,9 @@ def rows_by(prefix):
 def main():
     runs, env = read_vm(os.path.join(B, "bench-vm", "log"))
     blk = read_blk(os.path.join(B, "bench-blk", "log"))
+    net = read_net(os.path.join(B, "bench-net", "ehost.log"))
     facts = static_facts()
-    build_rows(runs, blk, facts)
+    build_rows(runs, blk, net, facts)
     where = {"emulated": "the emulated KVM host (QEMU TCG + nested SVM, Debian cloud kernel "
              + (env.split()[1] if env and len(env.split()) > 1 else "?") + ")",
              "direct": "this machine's KVM"}.get((env or "").split(" ")[0], "unknown (no bench-vm log)")
