@@ -12,7 +12,8 @@
 #   EXTRA_FILE    copied into /tests/bin/ (which is on PATH)
 # env: EHOST_TIMEOUT (s, default 900), EHOST_MEM (MiB, default 3072),
 #      EHOST_ARGS (arguments for run.sh, e.g. to select tests),
-#      EHOST_FIXTURES (a directory copied to /tests/fixtures; it lives in RAM)
+#      EHOST_FIXTURES (a directory copied to /tests/fixtures; it lives in RAM),
+#      EHOST_MODULES (more modules to load, e.g. vhost_vsock for the benchmarks)
 # Exit status 0 only if run.sh exited 0, printed a TAP plan and no `not ok`.
 set -eu
 
@@ -72,7 +73,7 @@ addmod() {
 	esac
 	echo "$1" >>"$R/lib/modules/order"
 }
-for m in irqbypass kvm kvm-amd tun; do addmod "$m"; done
+for m in irqbypass kvm kvm-amd tun ${EHOST_MODULES:-}; do addmod "$m"; done
 
 cat >"$R/init" <<'EOF'
 #!/bin/sh

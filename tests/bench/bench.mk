@@ -1,0 +1,43 @@
+# tests/bench/bench.mk - `make bench`: capsa side by side with QEMU microvm,
+# included by the Makefile. Each bench-* target runs one part; bench runs
+# them all, then prints the table and writes $(B)/bench.json.
+#
+#   make bench          everything (about 15 minutes in the emulated KVM host)
+#   make bench-vm       boot, memory, output and vsock (tests/bench/vm.sh)
+#   make bench-blk      disk (tests/bench/blk.sh)
+#   make bench-net      TCP over a tap (tests/bench/net.sh)
+#   make bench-report   the table and JSON again from the last logs
+#
+# Knobs (environment): see tests/bench/vm.sh and tests/bench/blk.sh.
+
+BENCH_BIN   := $(B)/bench-bin
+BENCH_TOOLS := $(BENCH_BIN)/measure $(BENCH_BIN)/vsockhost $(BENCH_BIN)/bstream
+
+$(BENCH_BIN)/%: tests/bench/%.c guest/proto.h $(SECCOMP)
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -isystem $(B)/kinc -static -o $@ $<
+
+# The per-run cpio exactly as capsa builds it: linked with capsa's objects.
+$(BENCH_BIN)/mkrun: tests/bench/mkrun.c $(filter-out $(B)/obj/capsa.o,$(OBJS)) $(SECCOMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -I. -o $@ $^
+
+bench-vm: capsa $(INITRD) $(BENCH_TOOLS) $(BENCH_BIN)/mkrun
+	sh tests/bench/vm.sh $(B) ./capsa $(BENCH_BIN)
+
+bench-net: capsa $(B)/tests-bin/nettool
+	bash tests/bench/net.sh
+
+# Under `make bench` one emulated host at a time (2 cores are plenty busy).
+ifneq ($(filter bench,$(MAKECMDGOALS)),)
+bench-vm: | bench-blk
+bench-net: | bench-vm
+endif
+
+bench-report:
+	python3 tests/bench/report.py $(B) ./capsa
+
+bench: bench-vm bench-net
+	python3 tests/bench/report.py $(B) ./capsa
+
+.PHONY: bench-vm bench-net bench-report
