@@ -105,7 +105,7 @@ echo "EHOST: kvm ready (uptime $(cut -d' ' -f1 /proc/uptime)s)"
 # stdin is /dev/null: nothing ever types on the console, so a test reading
 # stdin would otherwise hang until EHOST_TIMEOUT.
 cd /tests
-sh /tests/run.sh $(cat /tests/args) </dev/null
+EHOST=1 sh /tests/run.sh $(cat /tests/args) </dev/null
 echo "EHOST-EXIT $?"
 poweroff -f
 EOF
@@ -118,10 +118,12 @@ chmod 755 "$R/init"
 # TCG lacks a few EPYC CPUID features and warns about each one: filter that.
 #
 # Under heavy load the emulated host itself has been seen to freeze now and
-# then (QEMU's TCG running nested SVM; nothing prints, not even run.sh's own
-# watchdog). So a run that prints nothing for EHOST_STALL seconds is stopped
-# and the groups it had not finished go to a fresh emulated host; a group
-# that stalls twice fails the run.
+# then (QEMU's TCG running nested SVM): nothing prints, not even run.sh's own
+# watchdog, or a guest's vCPU spins in guest mode and the emulated host
+# freezes once it is killed. So a run that prints nothing for EHOST_STALL
+# seconds, or whose watchdog says EHOST-STUCK, is stopped, and the groups it
+# had not finished go to a fresh emulated host; a group that stalls twice
+# fails the run, so a capsa that hangs for its own reasons still fails.
 TIMEOUT=${EHOST_TIMEOUT:-900}
 STALL=${EHOST_STALL:-300}
 LOG=$B/serial.log
@@ -151,7 +153,8 @@ boot() {
 		else
 			size=$(stat -c %s "$2") still=0
 		fi
-		if [ $still -ge "$STALL" ]; then
+		# run.sh's watchdog saw a guest stuck for good (see run.sh).
+		if [ $still -ge "$STALL" ] || grep -q '^EHOST-STUCK' "$2"; then
 			pkill -P $qemu 2>/dev/null; kill $qemu 2>/dev/null
 			wait $qemu 2>/dev/null; wait $tailer 2>/dev/null
 			return 125
@@ -182,7 +185,7 @@ while :; do
 	[ -n "$all" ] && [ -n "$stuck" ] || die "emulated host stalled before the tests began (see $LOG.$attempt)"
 	case " $stalled " in *" $stuck "*) die "emulated host stalled twice in $stuck" ;; esac
 	stalled="$stalled $stuck"
-	echo "emulated-host: no output for ${STALL}s in $stuck: the emulated host froze; rerunning from there" >&2
+	echo "emulated-host: the emulated host froze in $stuck (no output for ${STALL}s, or a guest stuck for good); rerunning from there" >&2
 	awk -v g="# $stuck" '$0 == g { exit } /^(not )?ok( |$)/' "$LOG.txt" >>"$B/results.txt"
 	todo=$(echo "$all" | tr ' ' '\n' | sed -n "/^$stuck\$/,\$p" | tr '\n' ' ')
 done
