@@ -178,14 +178,19 @@ while :; do
 	set -e
 	cp "$LOG.$attempt" "$LOG"
 	tr -d '\r' <"$LOG" >"$LOG.txt"
-	[ $rc -ne 125 ] && break
-	# A stall: keep the TAP of the groups that finished; rerun the rest.
+	# Done: run.sh finished, or the whole run's time is up.
+	if grep -q '^EHOST-EXIT' "$LOG.txt" || [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+		break
+	fi
+	# A freeze, or the emulated host's own kernel died (TCG's nested SVM
+	# has crashed it too): keep the TAP of the groups that finished; rerun
+	# the rest.
 	all=$(sed -n 's/^# groups: //p' "$LOG.txt" | tail -n1)
 	stuck=$(sed -n 's/^# \(t_[a-z0-9_]*\)$/\1/p' "$LOG.txt" | tail -n1)
-	[ -n "$all" ] && [ -n "$stuck" ] || die "emulated host stalled before the tests began (see $LOG.$attempt)"
+	[ -n "$all" ] && [ -n "$stuck" ] || die "emulated host froze or died before the tests began (see $LOG.$attempt)"
 	case " $stalled " in *" $stuck "*) die "emulated host stalled twice in $stuck" ;; esac
 	stalled="$stalled $stuck"
-	echo "emulated-host: the emulated host froze in $stuck (no output for ${STALL}s, or a guest stuck for good); rerunning from there" >&2
+	echo "emulated-host: the emulated host froze in $stuck (no output for ${STALL}s, a guest stuck for good, or its kernel died); rerunning from there" >&2
 	awk -v g="# $stuck" '$0 == g { exit } /^(not )?ok( |$)/' "$LOG.txt" >>"$B/results.txt"
 	todo=$(echo "$all" | tr ' ' '\n' | sed -n "/^$stuck\$/,\$p" | tr '\n' ' ')
 done

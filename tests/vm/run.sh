@@ -66,7 +66,6 @@ watchdog() {
 				echo "#   $(cat $t/comm) $(cut -d' ' -f3 $t/stat) wchan=$(cat $t/wchan) syscall=$(cut -d' ' -f1 $t/syscall) utime=$(cut -d' ' -f14 $t/stat)"
 				sed 's/^/#     /' $t/stack 2>/dev/null | head -n 12
 			done
-			kvm_exits
 			# In the emulated host a stuck guest is how its freezes
 			# begin: emulated-host.sh reruns the group in a fresh one.
 			[ -z "${EHOST:-}" ] || echo "EHOST-STUCK"
@@ -74,22 +73,6 @@ watchdog() {
 		done
 	done
 }
-# Where a stuck guest is: a second of KVM exits (reason, guest rip) from
-# the host kernel's tracepoints; System.map of the guest kernel names them.
-kvm_exits() {
-	tr=/sys/kernel/tracing
-	[ -d $tr/events ] || mount -t tracefs nodev $tr 2>/dev/null || return 0
-	echo 1 >$tr/events/kvm/kvm_exit/enable 2>/dev/null || return 0
-	echo 1 >$tr/events/kvm/kvm_entry/enable
-	sleep 1
-	echo 0 >$tr/events/kvm/kvm_exit/enable
-	echo 0 >$tr/events/kvm/kvm_entry/enable
-	echo "#   kvm exits in 1s: $(grep -c kvm_exit $tr/trace)"
-	grep -o 'reason [A-Za-z_]* rip 0x[0-9a-f]*\|rip 0x[0-9a-f]*' $tr/trace |
-		sort | uniq -c | sort -rn | head -n 8 | sed 's/^/#     /'
-	echo >$tr/trace
-}
-
 # Started from a subshell so that it is no job of this shell: tests may
 # `wait` for all their background jobs.
 (watchdog & echo $! >"$T/.watchdog")
