@@ -116,6 +116,14 @@ t_net_gone() {
 		sleep 0.1
 	done
 	expect_eq "the created tap exists while capsa runs" "$(ls /sys/class/net | grep -c '^cnew1$')" 1
+	# Jailed (its own mount namespace), but with the host's network: the tap.
+	for _i in $(seq 100); do
+		[ "$(readlink /proc/$pid/ns/mnt)" != "$(readlink /proc/$$/ns/mnt)" ] && break
+		sleep 0.1
+	done
+	jail_ns_differs $pid mnt
+	expect_eq "with a tap the jail keeps the network namespace" \
+		"$(readlink /proc/$pid/ns/net)" "$(readlink /proc/$$/ns/net)"
 	kill -9 $pid
 	wait $pid 2>/dev/null
 	for _i in $(seq 20); do
