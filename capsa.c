@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -158,6 +159,21 @@ build_cmdline(const struct session *s, char *buf, size_t len)
 			      (unsigned long long)DEV_BASE(i), DEV_IRQ(i));
 }
 
+/*
+ * The embedded kernel and initramfs are in guest memory now: give back the
+ * pages of the binary that held them (a clean file mapping, read again from
+ * the file should anything touch it), so they do not count twice in capsa's
+ * memory.
+ */
+static void
+drop_embedded(const char *start, const char *end)
+{
+	uint64_t a = ALIGN_UP((uintptr_t)start, 4096), b = ALIGN_DOWN((uintptr_t)end, 4096);
+
+	if (b > a)
+		(void)madvise((void *)(uintptr_t)a, b - a, MADV_DONTNEED);
+}
+
 static void
 load_guest(struct session *s)
 {
@@ -181,6 +197,8 @@ load_guest(struct session *s)
 	if (e)
 		die("cannot load the guest kernel: %s", strerror(-e));
 	free(run.buf);
+	drop_embedded(guest_kernel, guest_kernel_end);
+	drop_embedded(guest_initrd, guest_initrd_end);
 	if (boot_write_mptable(&s->vm.mem, s->cfg.cpus) < 0 ||
 	    vm_boot_cpu(&s->vm, bi.entry, bi.params) < 0)
 		die("cannot set up the boot CPU: %s", s->vm.end_msg);

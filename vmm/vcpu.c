@@ -93,10 +93,25 @@ exit_unexpected(struct vcpu *cpu)
 	return VCPU_STOP;
 }
 
+/*
+ * A triple fault. The guest kernel reboots through the i8042 (reboot=k),
+ * which ends the VM before this could happen, so here it crashed.
+ */
+static int
+exit_shutdown(struct vcpu *cpu)
+{
+	struct kvm_regs regs = { 0 };
+
+	ioctl(cpu->fd, KVM_GET_REGS, &regs);
+	vm_stop(cpu->vm, VM_FAILED, "the guest kernel crashed (vcpu%u triple-faulted at rip %#llx)",
+		cpu->id, regs.rip);
+	return VCPU_STOP;
+}
+
 static const exit_fn exit_handlers[] = {
 	[KVM_EXIT_IO]		= exit_io,
 	[KVM_EXIT_MMIO]		= exit_mmio,
-	[KVM_EXIT_SHUTDOWN]	= exit_reset,	/* triple fault: a reset */
+	[KVM_EXIT_SHUTDOWN]	= exit_shutdown,
 	[KVM_EXIT_SYSTEM_EVENT]	= exit_system_event,
 };
 
