@@ -24,9 +24,9 @@
 #include "boot/boot.h"
 #include "boot/payload.h"
 #include "guest/proto.h"
-#include "virtio/net.h"
 #include "jail/jail.h"
 #include "virtio/blk.h"
+#include "virtio/net.h"
 #include "virtio/virtio.h"
 #include "virtio/vsock.h"
 #include "vmm/loop.h"
@@ -41,10 +41,14 @@
 #define CAPSA_VERSION "dev"
 #endif
 
-/* virtio-mmio device n (vsock, the disks, net): window and IOAPIC pin. */
+/*
+ * virtio-mmio device n (vsock, the disks, net): window and IOAPIC pin. The
+ * pins below FIRST_IRQ are the PC's (timer, keyboard, cascade, serial).
+ */
+#define FIRST_IRQ	5
 #define DEV_BASE(n)	(MEM_HOLE_START + (uint64_t)(n) * VIRTIO_MMIO_SIZE)
-#define DEV_IRQ(n)	(5 + (n))
-#define MAX_DEVS	(IOAPIC_PINS - 5)
+#define DEV_IRQ(n)	(FIRST_IRQ + (n))
+#define MAX_DEVS	(IOAPIC_PINS - FIRST_IRQ)
 #define BOOT_DEADLINE_S	30
 #define FLUSH_MS	5000
 

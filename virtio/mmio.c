@@ -78,8 +78,9 @@ virtio_fail(struct virtio_dev *dev, const char *why)
 	if (dev->status & VIRTIO_CONFIG_S_NEEDS_RESET)
 		return;
 	/* Once per device: a guest that keeps breaking it must not flood stderr. */
-	if (!dev->warned++)
+	if (!dev->warned)
 		log_warn("virtio-%s: %s; device needs reset", dev->ops->name, why);
+	dev->warned = true;
 	dev->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
 	virtio_interrupt(dev, VIRTIO_INT_CONFIG);
 }

@@ -101,7 +101,7 @@ struct virtio_dev {
 	uint64_t driver_features;
 	_Atomic uint32_t isr;
 	uint32_t config_gen;
-	unsigned warned;		/* times the driver broke the device */
+	bool warned;			/* the driver broke the device (said once) */
 	struct virtq vq[VIRTIO_MAX_QUEUES];
 };
 
