@@ -100,11 +100,8 @@ exit_unexpected(struct vcpu *cpu)
 static int
 exit_shutdown(struct vcpu *cpu)
 {
-	struct kvm_regs regs = { 0 };
-
-	ioctl(cpu->fd, KVM_GET_REGS, &regs);
-	vm_stop(cpu->vm, VM_FAILED, "the guest kernel crashed (vcpu%u triple-faulted at rip %#llx)",
-		cpu->id, regs.rip);
+	/* No registers to show: on AMD, KVM has already reset the vCPU. */
+	vm_stop(cpu->vm, VM_FAILED, "the guest kernel crashed (vcpu%u triple-faulted)", cpu->id);
 	return VCPU_STOP;
 }
 
