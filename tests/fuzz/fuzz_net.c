@@ -31,6 +31,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "input.h"
 #include "netenv.h"
 
 #define RAM	(1024 * 1024)
@@ -50,33 +51,6 @@ enum cmd {
 	C_POKE, C_KICK, C_HOST, C_DRAIN, C_REG, C_DESC, C_POST, C_FRAME, C_RXBUFS,
 	C_RESTART, C_NCMDS,
 };
-
-struct in {
-	const uint8_t *p;
-	size_t left;
-};
-
-/* The next @n input bytes as a little-endian number; zeros past the end. */
-static uint64_t
-take(struct in *in, unsigned n)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < n && in->left; i++, in->left--)
-		v |= (uint64_t)*in->p++ << (8 * i);
-	return v;
-}
-
-static const uint8_t *
-bytes(struct in *in, size_t *len)
-{
-	const uint8_t *p = in->p;
-
-	*len = *len < in->left ? *len : in->left;
-	in->p += *len;
-	in->left -= *len;
-	return p;
-}
 
 static uint64_t
 pick_features(uint16_t bits)
