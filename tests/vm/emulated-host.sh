@@ -125,7 +125,7 @@ chmod 755 "$R/init"
 # had not finished go to a fresh emulated host; a group that stalls twice
 # fails the run, so a capsa that hangs for its own reasons still fails.
 TIMEOUT=${EHOST_TIMEOUT:-900}
-STALL=${EHOST_STALL:-180}	# a busy group prints well within 90 s
+STALL=${EHOST_STALL:-300}
 LOG=$B/serial.log
 END=$(($(date +%s) + TIMEOUT))
 

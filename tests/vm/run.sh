@@ -34,7 +34,7 @@ status() {
 leftovers() {
 	echo "procs: $(pidof capsa capsa-vsock 2>/dev/null)"
 	echo "mounts: $(md5sum </proc/mounts)"
-	echo "files: $(ls -a "$T" | grep -v -x -e out -e err -e .before -e .after -e .watchdog -e .group -e .echoer | tr '\n' ' ')"
+	echo "files: $(ls -a "$T" | grep -v -x -e out -e err -e .before -e .after -e .watchdog -e .group -e .beat | tr '\n' ' ')"
 	echo "links: $(ls /sys/class/net | tr '\n' ' ')"
 }
 
@@ -86,8 +86,8 @@ done
 echo "# groups:" ${*:-$ALL_GROUPS}
 # In the emulated host a guest now and then dies or hangs for reasons of the
 # emulation (see emulated-host.sh), with any VMM: there a failed group is
-# shown, then run once more, and only its second run counts. Its lines are
-# echoed as "#| ..." meanwhile, so the run is seen to make progress.
+# shown, then run once more, and only its second run counts. A group's
+# lines are held until it ends, so a heartbeat shows it is still going.
 for g in ${*:-$ALL_GROUPS}; do
 	diag "$g"
 	if [ -z "${EHOST:-}" ]; then
@@ -97,16 +97,16 @@ for g in ${*:-$ALL_GROUPS}; do
 	n0=$_tap_n f0=$_tap_failed
 	: >"$T/.group"
 	# No job of this shell (tests may `wait` for all of theirs).
-	( (tail -f "$T/.group" | awk '{ print "#| " $0; fflush() }') & echo $! >"$T/.echoer" )
+	( (while sleep 30; do echo "# ... $g is running"; done) & echo $! >"$T/.beat" )
 	$g >>"$T/.group"
-	sleep 1
-	pkill -P "$(cat "$T/.echoer")" 2>/dev/null
+	kill "$(cat "$T/.beat")" 2>/dev/null
 	if [ "$_tap_failed" -eq "$f0" ]; then
 		cat "$T/.group"
 		continue
 	fi
 	_tap_n=$n0 _tap_failed=$f0
-	diag "$g failed in the emulated host; once more"
+	diag "$g failed in the emulated host; once more. Its first run:"
+	grep -e '^not ok' -e '^#' "$T/.group" | sed 's/^/#   /'
 	$g
 done
 plan
