@@ -147,18 +147,11 @@ run(struct netenv *e, struct in *in)
 
 	while (in->left) {
 		uint8_t c = (uint8_t)take(in, 1), q = c >> 4 & 1;
-		size_t len;
 
 		switch (c % C_NCMDS) {
-		case C_POKE: {
-			uint32_t off = (uint32_t)take(in, 3) % RAM;
-			const uint8_t *p;
-
-			len = (size_t)take(in, 1);
-			p = bytes(in, &len);
-			memcpy(ram + off, p, len < RAM - off ? len : RAM - off);
+		case C_POKE:
+			poke(in, ram, RAM);
 			break;
-		}
 		case C_KICK:
 			netenv_kick(e, q);
 			break;

@@ -87,15 +87,9 @@ run(struct vsenv *e, struct in *in)
 		unsigned port;
 
 		switch (c % C_NCMDS) {
-		case C_POKE: {
-			uint32_t off = (uint32_t)take(in, 3) % RAM;
-			const uint8_t *p;
-
-			len = (size_t)take(in, 1);
-			p = bytes(in, &len);
-			memcpy(ram + off, p, len < RAM - off ? len : RAM - off);
+		case C_POKE:
+			poke(in, ram, RAM);
 			break;
-		}
 		case C_KICK:
 			vsenv_kick(e, q % 3);
 			break;

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct in {
 	const uint8_t *p;
@@ -35,6 +36,17 @@ bytes(struct in *in, size_t *len)
 	in->p += *len;
 	in->left -= *len;
 	return p;
+}
+
+/* Copy up to 255 input bytes to a 24-bit offset of @ram (guest memory). */
+static inline void
+poke(struct in *in, uint8_t *ram, uint32_t ram_len)
+{
+	uint32_t off = (uint32_t)take(in, 3) % ram_len;
+	size_t len = (size_t)take(in, 1);
+	const uint8_t *p = bytes(in, &len);
+
+	memcpy(ram + off, p, len < ram_len - off ? len : ram_len - off);
 }
 
 #endif
