@@ -457,6 +457,9 @@ test_bridge(void)
 	CHECK(vsenv_pump(&env) < VSENV_MAX_BATCHES, "bridge: the loop goes idle");
 	expect(&p, VIRTIO_VSOCK_OP_REQUEST, 1U << 30, 5000, "bridge: REQUEST to the guest");
 	close(c);
+	/* The broker would remove PATH at exit, but not the directory. */
+	unlink(path);
+	rmdir(dir);
 }
 
 int
