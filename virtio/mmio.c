@@ -149,9 +149,16 @@ queue_write(struct virtio_dev *dev, uint64_t reg, uint32_t v)
 	case REG_QUEUE_DEVICE_LO:	set_addr(&q->used_gpa, v, false); break;
 	case REG_QUEUE_DEVICE_HI:	set_addr(&q->used_gpa, v, true); break;
 	case REG_QUEUE_READY:
-		if (!v)
+		if (!v) {
 			q->ready = false;
-		else if (!q->ready && vq_enable(q, dev->mem) < 0)
+			break;
+		}
+		if (q->ready)
+			break;
+		/* Only what was negotiated: the driver may write any feature bits. */
+		q->event_idx = (dev->driver_features & dev_features(dev)) >>
+			       VIRTIO_RING_F_EVENT_IDX & 1;
+		if (vq_enable(q, dev->mem) < 0)
 			virtio_fail(dev, "queue placed outside guest memory or badly sized");
 		break;
 	}

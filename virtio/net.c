@@ -48,7 +48,8 @@ enum { RXQ, TXQ };
 #define TX_BUDGET	256
 
 #define F(bit)		(1ULL << VIRTIO_NET_F_##bit)
-#define NET_FEATURES	(F(MAC) | F(STATUS) | F(MRG_RXBUF))
+/* EVENT_IDX: the driver asks for an interrupt per batch, not per chain. */
+#define NET_FEATURES	(F(MAC) | F(STATUS) | F(MRG_RXBUF) | 1ULL << VIRTIO_RING_F_EVENT_IDX)
 #define NET_OFFLOADS	(F(CSUM) | F(HOST_TSO4) | F(HOST_TSO6) | F(HOST_ECN) | \
 			 F(GUEST_CSUM) | F(GUEST_TSO4) | F(GUEST_TSO6) | F(GUEST_ECN))
 

@@ -14,6 +14,9 @@
 #define AVAIL_RING 2
 #define USED_FLAGS 0
 #define USED_IDX 1
+/* With VIRTIO_RING_F_EVENT_IDX: avail->ring[size] and used->ring[size]. */
+#define USED_EVENT(q) (AVAIL_RING + (q)->size)
+#define AVAIL_EVENT(q) (2 + 4 * (q)->size)
 
 /**
  * vq_enable() - check a queue's geometry and map its rings.
@@ -39,6 +42,7 @@ vq_enable(struct virtq *q, const struct guest_mem *m)
 		return -EINVAL;
 	q->last_avail = 0;
 	q->used_idx = 0;
+	q->signalled = 0;
 	q->ready = true;
 	return 0;
 }
@@ -168,26 +172,47 @@ vq_push(struct virtq *q, uint16_t head, uint32_t len)
  * @on: false while the device will look at the queue anyway.
  *
  * VRING_USED_F_NO_NOTIFY is advice the driver may ignore (virtio 1.2,
- * 2.7.10). After turning kicks back on, check vq_has_avail() again: a
- * chain the driver added before it saw the flag came without a kick.
+ * 2.7.10). With EVENT_IDX the driver reads avail_event instead: "on" asks
+ * for a kick for the next chain it adds; "off" leaves the old value, which
+ * the driver has passed, so at most one more kick comes (2.7.7.2). After
+ * turning kicks back on, check vq_has_avail() again: a chain the driver
+ * added before it saw the change came without a kick.
  */
 void
 vq_notify(struct virtq *q, bool on)
 {
-	__atomic_store_n(&q->used[USED_FLAGS], on ? 0 : VRING_USED_F_NO_NOTIFY, __ATOMIC_RELAXED);
-	/* The flag must be visible before we read avail->idx again. */
+	if (q->event_idx && on)
+		__atomic_store_n(&q->used[AVAIL_EVENT(q)], avail_idx(q), __ATOMIC_RELAXED);
+	else if (!q->event_idx)
+		__atomic_store_n(&q->used[USED_FLAGS], on ? 0 : VRING_USED_F_NO_NOTIFY,
+				 __ATOMIC_RELAXED);
+	/* The change must be visible before we read avail->idx again. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
 /**
- * vq_wants_interrupt() - whether the driver asked to hear of used chains.
+ * vq_wants_interrupt() - whether the driver asked to hear of the chains
+ * used since the last call.
+ *
+ * With EVENT_IDX, only when used->idx passed used_event since then
+ * (vring_need_event() in the spec, 2.7.10.1); without, unless the driver
+ * set VRING_AVAIL_F_NO_INTERRUPT. Call it whenever chains were used and
+ * an interrupt might go out: a skipped call only makes the next one say
+ * yes more readily, never no.
  */
 bool
-vq_wants_interrupt(const struct virtq *q)
+vq_wants_interrupt(struct virtq *q)
 {
+	uint16_t old = q->signalled, now = q->used_idx, event;
+
+	/* used->idx must be visible before we read what the driver wants. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	return !(__atomic_load_n(&q->avail[AVAIL_FLAGS], __ATOMIC_RELAXED) &
-		 VRING_AVAIL_F_NO_INTERRUPT);
+	if (!q->event_idx)
+		return !(__atomic_load_n(&q->avail[AVAIL_FLAGS], __ATOMIC_RELAXED) &
+			 VRING_AVAIL_F_NO_INTERRUPT);
+	event = __atomic_load_n(&q->avail[USED_EVENT(q)], __ATOMIC_RELAXED);
+	q->signalled = now;
+	return (uint16_t)(now - event - 1) < (uint16_t)(now - old);
 }
 
 /**

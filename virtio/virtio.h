@@ -51,6 +51,8 @@ struct virtq {
 	uint16_t *used;		/* flags, idx, then {u32 id, u32 len}[size] */
 	uint16_t last_avail;	/* next ring slot we will consume */
 	uint16_t used_idx;	/* our copy of used->idx */
+	bool event_idx;		/* VIRTIO_RING_F_EVENT_IDX negotiated */
+	uint16_t signalled;	/* used_idx when we last decided on an interrupt */
 	int kick_fd;		/* ioeventfd on QueueNotify for this queue */
 };
 
@@ -118,7 +120,7 @@ void vq_push(struct virtq *q, uint16_t head, uint32_t len);
 void vq_put(struct virtq *q, uint16_t head, uint32_t len);
 void vq_publish(struct virtq *q);
 bool vq_has_avail(const struct virtq *q);
-bool vq_wants_interrupt(const struct virtq *q);
+bool vq_wants_interrupt(struct virtq *q);
 void vq_notify(struct virtq *q, bool on);
 
 unsigned iov_slice(const struct iovec *src, unsigned n, size_t off, size_t max,

@@ -289,6 +289,52 @@ test_wrap(void)
 	CHECK(!vq_has_avail(&q), "a queue that is not ready has nothing available");
 }
 
+/* VIRTIO_RING_F_EVENT_IDX: used_event and avail_event past the rings. */
+static void
+test_event_idx(void)
+{
+	uint16_t *used = (uint16_t *)(mem.host + USED);
+	struct vq_chain c;
+
+	setup(QSIZE);
+	q.event_idx = true;
+	for (uint16_t i = 0; i < QSIZE; i++)
+		desc(i, BUF + 64 * i, 64, VRING_DESC_F_WRITE, 0);
+	avail()[0] = VRING_AVAIL_F_NO_INTERRUPT;	/* ignored with EVENT_IDX */
+	avail()[2 + QSIZE] = 0;				/* used_event: after entry 0 */
+	post(0);
+	vq_pop(&q, &mem, &c);
+	vq_push(&q, c.head, 1);
+	CHECK(vq_wants_interrupt(&q), "event idx: used_event 0 crossed: interrupt");
+	CHECK(!vq_wants_interrupt(&q), "event idx: nothing new used: none");
+	for (int i = 1; i <= 3; i++) {
+		post((uint16_t)i);
+		vq_pop(&q, &mem, &c);
+		vq_push(&q, c.head, 1);
+	}
+	avail()[2 + QSIZE] = 5;
+	CHECK(!vq_wants_interrupt(&q), "event idx: used idx 4, used_event 5: none");
+	post(4);
+	post(5);
+	for (int i = 0; i < 2; i++) {
+		vq_pop(&q, &mem, &c);
+		vq_push(&q, c.head, 1);
+	}
+	CHECK(vq_wants_interrupt(&q), "event idx: 4 -> 6 crosses used_event 5: interrupt");
+
+	used[2 + 4 * QSIZE] = 0x1234;
+	vq_notify(&q, false);
+	CHECK_INT(used[2 + 4 * QSIZE], 0x1234, "event idx: kicks off leaves avail_event alone");
+	CHECK_INT(used[0], 0, "event idx: used flags stay 0");
+	vq_notify(&q, true);
+	CHECK_INT(used[2 + 4 * QSIZE], 6, "event idx: kicks on: avail_event is avail idx");
+
+	q.event_idx = false;
+	vq_notify(&q, false);
+	CHECK_INT(used[0], VRING_USED_F_NO_NOTIFY, "no event idx: kicks off sets NO_NOTIFY");
+	CHECK(!vq_wants_interrupt(&q), "no event idx: NO_INTERRUPT honoured again");
+}
+
 static void
 test_iov(void)
 {
@@ -341,6 +387,7 @@ main(void)
 	test_pop_bad();
 	test_max_chain();
 	test_wrap();
+	test_event_idx();
 	test_iov();
 	fake_mem_free(&mem);
 	return tap_done();

@@ -17,7 +17,7 @@ hostile_run() {
 		done
 		hostile $_secs $$ $_devs" >"$T/out" 2>"$T/err" </dev/null
 	rc=$?
-	diag "$_name: exit $rc; $(head -c 300 "$T/out") $(head -c 300 "$T/err")"
+	diag "$_name: exit $rc; $(head -c 300 "$T/out") $(head -c 600 "$T/err" | tr '\n' ' ')"
 }
 
 t_hostile() {
