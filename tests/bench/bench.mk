@@ -7,6 +7,8 @@
 #   make bench-blk      disk (tests/bench/blk.sh)
 #   make bench-net      TCP over a tap (tests/bench/net.sh)
 #   make bench-report   the table and JSON again from the last logs
+#   make bench-ehost    how often the emulated KVM host kills a guest, capsa's
+#                       and QEMU's side by side (not part of bench; ~15 min)
 #
 # Knobs (environment): see tests/bench/vm.sh and tests/bench/blk.sh.
 
@@ -34,10 +36,13 @@ bench-vm: | bench-blk
 bench-net: | bench-vm
 endif
 
+bench-ehost: capsa
+	sh tests/bench/ehost-ab.sh $(B) ./capsa $(or $(ROUNDS),12)
+
 bench-report:
 	python3 tests/bench/report.py $(B) ./capsa
 
 bench: bench-vm bench-net
 	python3 tests/bench/report.py $(B) ./capsa
 
-.PHONY: bench-vm bench-net bench-report
+.PHONY: bench-vm bench-net bench-ehost bench-report
