@@ -8,7 +8,7 @@
 #   make bench-net      TCP over a tap (tests/bench/net.sh)
 #   make bench-report   the table and JSON again from the last logs
 #   make bench-ehost    how often the emulated KVM host kills a guest, capsa's
-#                       and QEMU's side by side (not part of bench; ~15 min)
+#                       and QEMU's side by side (not part of bench; 1-2 min a round)
 #
 # Knobs (environment): see tests/bench/vm.sh and tests/bench/blk.sh.
 
