@@ -181,11 +181,11 @@ vq_push(struct virtq *q, uint16_t head, uint32_t len)
 void
 vq_notify(struct virtq *q, bool on)
 {
-	if (q->event_idx && on)
-		__atomic_store_n(&q->used[AVAIL_EVENT(q)], avail_idx(q), __ATOMIC_RELAXED);
-	else if (!q->event_idx)
+	if (!q->event_idx)
 		__atomic_store_n(&q->used[USED_FLAGS], on ? 0 : VRING_USED_F_NO_NOTIFY,
 				 __ATOMIC_RELAXED);
+	else if (on)
+		__atomic_store_n(&q->used[AVAIL_EVENT(q)], avail_idx(q), __ATOMIC_RELAXED);
 	/* The change must be visible before we read avail->idx again. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
