@@ -17,7 +17,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 vm=$here/../vm
 W=$B/bench-blk
 rm -rf "$W"
-mkdir -p "$W/tests" "$W/fix/qemu/lib"
+mkdir -p "$W/tests" "$W/fix"
 
 # The random-read tool, static, padded to whole sectors: the guests read it
 # from a second disk (capsa's embedded root has no way in for a file).
@@ -26,9 +26,7 @@ cp "$W/randread" "$W/fix/tools.img"
 truncate -s $(( ($(stat -c %s "$W/randread") + 511) / 512 * 512 )) "$W/fix/tools.img"
 
 # QEMU and the shared libraries it needs, started through their own loader.
-cp /usr/bin/qemu-system-x86_64 /usr/share/qemu/bios-microvm.bin "$W/fix/qemu/"
-ldd /usr/bin/qemu-system-x86_64 | awk '$3 ~ /^\// { print $3 } $1 ~ /^\/lib/ { print $1 }' |
-	while read -r lib; do cp -L "$lib" "$W/fix/qemu/lib/"; done
+sh "$here/qemu-fixture.sh" "$W/fix/qemu"
 cp "$B/bzImage" "$W/fix/bzImage"
 
 # The workload, the same for both guests; output lines start with "bench".
@@ -85,10 +83,7 @@ capsa --memory 512 --disk /tmp/bench.img --disk $F/tools.img -- \
 cat /tmp/capsa.out
 rm -f /tmp/bench.img
 truncate -s "${mib}M" /tmp/bench.img
-timeout 600 $F/qemu/lib/ld-linux-x86-64.so.2 --library-path $F/qemu/lib \
-	$F/qemu/qemu-system-x86_64 -M microvm,acpi=off -enable-kvm -cpu host -m 512 \
-	-bios $F/qemu/bios-microvm.bin -nodefaults -no-user-config -nographic -no-reboot \
-	-serial stdio -kernel $F/bzImage -initrd $F/qemu-initrd.cpio -append "$cmdline" \
+timeout 600 $F/qemu/microvm -kernel $F/bzImage -initrd $F/qemu-initrd.cpio -append "$cmdline" \
 	-drive file=/tmp/bench.img,format=raw,if=none,id=d0,cache=writeback,aio=threads \
 	-device virtio-blk-device,drive=d0 \
 	-drive file=$F/tools.img,format=raw,if=none,id=d1,readonly=on \

@@ -12,11 +12,9 @@ B=$1 CAPSA=$2 ROUNDS=${3:-12}
 here=$(cd "$(dirname "$0")" && pwd)
 W=$B/bench-ab
 rm -rf "$W"
-mkdir -p "$W/tests" "$W/fix/qemu/lib" "$W/q/bin" "$W/q/dev" "$W/q/proc"
+mkdir -p "$W/tests" "$W/q/bin" "$W/q/dev" "$W/q/proc"
 
-cp /usr/bin/qemu-system-x86_64 /usr/share/qemu/bios-microvm.bin "$W/fix/qemu/"
-ldd /usr/bin/qemu-system-x86_64 | awk '$3 ~ /^\// { print $3 } $1 ~ /^\/lib/ { print $1 }' |
-	while read -r lib; do cp -L "$lib" "$W/fix/qemu/lib/"; done
+sh "$here/qemu-fixture.sh" "$W/fix/qemu"
 cp "$B/bzImage" "$W/fix/bzImage"
 
 # QEMU's guest does what the capsa command does, chosen on the command line.
@@ -43,10 +41,8 @@ echo "# groups: t_ab"
 echo "# t_ab"
 died() { grep -q "$1" "$2" && echo 0 || echo 1; }
 q() {
-	timeout 300 $F/qemu/lib/ld-linux-x86-64.so.2 --library-path $F/qemu/lib \
-		$F/qemu/qemu-system-x86_64 -M microvm,acpi=off -enable-kvm -cpu host -m 512 \
-		-bios $F/qemu/bios-microvm.bin -nodefaults -no-user-config -nographic -no-reboot \
-		-serial stdio -kernel $F/bzImage -initrd $F/q.cpio "$@" </dev/null 2>&1 | tr -d '\r'
+	timeout 300 $F/qemu/microvm -kernel $F/bzImage -initrd $F/q.cpio "$@" </dev/null 2>&1 |
+		tr -d '\r'
 }
 i=0
 while [ $i -lt "$1" ]; do
@@ -70,8 +66,9 @@ while [ $i -lt "$1" ]; do
 		-drive file=/tmp/d.img,format=raw,if=none,id=d0,cache=writeback,aio=threads \
 		-device virtio-blk-device,drive=d0 >/tmp/qd
 	rm -f /tmp/d.img
-	echo "AB data $i capsa_died=$(died data-done /tmp/cd) qemu_died=$(died data-done /tmp/qd)"
-	[ "$(died data-done /tmp/cd)" = 0 ] || echo "# capsa: $(tail -n 3 /tmp/cd | tr '\n' ' ')"
+	cdied=$(died data-done /tmp/cd)
+	echo "AB data $i capsa_died=$cdied qemu_died=$(died data-done /tmp/qd)"
+	[ "$cdied" = 0 ] || echo "# capsa: $(tail -n 3 /tmp/cd | tr '\n' ' ')"
 done
 echo "1..0"
 EOF

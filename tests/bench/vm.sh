@@ -27,7 +27,7 @@ B=$1 CAPSA=$2 BIN=$3
 here=$(cd "$(dirname "$0")" && pwd)
 W=$B/bench-vm
 rm -rf "$W"
-mkdir -p "$W/tests" "$W/fix/qemu/lib"
+mkdir -p "$W/tests" "$W/fix"
 F=$W/fix
 mem=${BENCH_MEM_MIB:-512} cpus=${BENCH_CPUS:-1}
 big=$((${BENCH_BIG_MIB:-1024} * 1048576))
@@ -35,9 +35,7 @@ vs=$((${BENCH_VSOCK_MIB:-256} * 1048576))
 out=$((${BENCH_OUT_MIB:-256} * 1048576))
 
 # QEMU and the shared libraries it needs, started through their own loader.
-cp /usr/bin/qemu-system-x86_64 /usr/share/qemu/bios-microvm.bin "$F/qemu/"
-ldd /usr/bin/qemu-system-x86_64 | awk '$3 ~ /^\// { print $3 } $1 ~ /^\/lib/ { print $1 }' |
-	while read -r lib; do cp -L "$lib" "$F/qemu/lib/"; done
+sh "$here/qemu-fixture.sh" "$F/qemu"
 cp "$B/bzImage" "$F/bzImage"
 # valgrind's callgrind (a static tool binary) for the instruction counts.
 vg=/usr/libexec/valgrind
