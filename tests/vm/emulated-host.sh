@@ -129,10 +129,11 @@ chmod 755 "$R/init"
 # seconds, or whose watchdog says EHOST-STUCK, is stopped, and the groups it
 # had not finished go to a fresh emulated host; a group that stalls twice
 # fails the run, so a capsa that hangs for its own reasons still fails.
-# The emulated host's own kernel also oopses now and then (a page fault
-# recursing in its entry code, under QEMU's guests as well as capsa's): no
-# program in it can cause that, so such a crash is not the group's strike;
-# EHOST_CRASHES (default 4) of them end the run.
+# The emulated host's own kernel also oopses now and then, under QEMU's
+# guests as well as capsa's (page faults recursing in its entry code until
+# the stack runs out: the GS base it finds is wrong); no program can cause
+# that, so such an oops is not the group's strike; EHOST_CRASHES (default 4)
+# of them end the run.
 TIMEOUT=${EHOST_TIMEOUT:-900}
 STALL=${EHOST_STALL:-300}
 LOG=$B/serial.log
@@ -196,7 +197,7 @@ while :; do
 	# the rest.
 	all=$(sed -n 's/^# groups: //p' "$LOG.txt" | tail -n1)
 	stuck=$(sed -n 's/^# \(t_[a-z0-9_]*\)$/\1/p' "$LOG.txt" | tail -n1)
-	if grep -q '^\[ *[0-9.]*\] Kernel panic - not syncing: Fatal exception' "$LOG.txt"; then
+	if grep -q '^\[ *[0-9.]*\] .* \[#[0-9]*\] ' "$LOG.txt"; then  # an oops: "...: 0000 [#1] SMP"
 		crashes=$((crashes + 1))
 		[ $crashes -le "${EHOST_CRASHES:-4}" ] || die "the emulated host's kernel crashed $crashes times"
 		echo "emulated-host: the emulated host's own kernel crashed${stuck:+ in $stuck} (see $LOG.$attempt); rerunning from there" >&2
