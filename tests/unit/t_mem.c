@@ -83,6 +83,11 @@ main(void)
 
 	CHECK_INT(mem_init(&small, 64 * MIB), 0, "mem_init 64 MiB");
 	CHECK_U64(small.low_end, 64 * MIB, "small guest: all RAM is low");
+	CHECK_U64((uintptr_t)small.host % (2 * MIB), 0, "RAM starts on a 2 MiB boundary");
+	small.host[0] = 1;
+	small.host[small.size - 1] = 2;
+	CHECK(small.host[0] == 1 && small.host[small.size - 1] == 2,
+	      "the first and the last byte are mapped");
 	run(&small, one_slot, ARRAY_SIZE(one_slot), "one slot");
 	munmap(small.host, small.size);
 	return tap_done();
