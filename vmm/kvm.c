@@ -79,10 +79,6 @@ supported_cpuid(int kvm_fd)
 }
 
 /*
- * Each vCPU reports its own APIC id in CPUID, matching the MP table, or the
- * guest kernel mixes CPUs up.
- */
-/*
  * KVM emulates the TSC-deadline LAPIC timer everywhere but does not list
  * it as supported CPUID; offering it spares the guest calibrating the
  * LAPIC timer against the PIT at boot, which takes long in a VM.
@@ -93,6 +89,10 @@ tsc_deadline(int kvm_fd)
 	return ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
 }
 
+/*
+ * Each vCPU reports its own APIC id in CPUID, matching the MP table, or the
+ * guest kernel mixes CPUs up.
+ */
 static int
 set_cpuid(struct vcpu *cpu, const struct kvm_cpuid2 *base)
 {
