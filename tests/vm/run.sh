@@ -87,7 +87,9 @@ echo "# groups:" ${*:-$ALL_GROUPS}
 # In the emulated host a guest now and then dies or hangs for reasons of the
 # emulation (see emulated-host.sh), with any VMM: there a failed group is
 # shown, then run once more, and only its second run counts. A group's
-# lines are held until it ends, so a heartbeat shows it is still going.
+# lines are held until it ends, so a heartbeat shows it is still going; a
+# group still going after CAPSA_MAX_GROUP seconds waits for a guest that is
+# gone, and the emulated host reruns it in a fresh one (EHOST-STUCK).
 for g in ${*:-$ALL_GROUPS}; do
 	diag "$g"
 	if [ -z "${EHOST:-}" ]; then
@@ -97,7 +99,13 @@ for g in ${*:-$ALL_GROUPS}; do
 	n0=$_tap_n f0=$_tap_failed
 	: >"$T/.group"
 	# No job of this shell (tests may `wait` for all of theirs).
-	( (while sleep 30; do echo "# ... $g is running"; done) & echo $! >"$T/.beat" )
+	( (s=0; while sleep 30; do
+		s=$((s + 30))
+		echo "# ... $g is running"
+		[ $s -ge "${CAPSA_MAX_GROUP:-600}" ] || continue
+		echo "# watchdog: $g has run ${s}s, longer than any group takes"
+		echo "EHOST-STUCK"
+	done) & echo $! >"$T/.beat" )
 	$g >>"$T/.group"
 	kill "$(cat "$T/.beat")" 2>/dev/null
 	if [ "$_tap_failed" -eq "$f0" ]; then
