@@ -205,7 +205,7 @@ while :; do
 		[ -n "$stuck" ] || die "emulated host froze before the tests began (see $LOG.$attempt)"
 		case " $stalled " in *" $stuck "*) die "emulated host stalled twice in $stuck" ;; esac
 		stalled="$stalled $stuck"
-		echo "emulated-host: the emulated host froze in $stuck (no output for ${STALL}s, or a guest stuck for good); rerunning from there" >&2
+		echo "emulated-host: the emulated host froze in $stuck (no output for ${STALL}s, or stuck past run.sh's watchdog); rerunning from there" >&2
 	fi
 	[ -n "$all" ] && [ -n "$stuck" ] || continue  # it died before the first group: all again
 	awk -v g="# $stuck" '$0 == g { exit } /^(not )?ok( |$)/' "$LOG.txt" >>"$B/results.txt"
