@@ -8,7 +8,7 @@
 #include "mem.h"
 #include "util.h"
 
-#define HUGE_2M (2ULL << 20)
+#define HUGE_2M (2 * MIB)
 
 /**
  * mem_init() - reserve guest RAM.

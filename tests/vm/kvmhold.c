@@ -7,9 +7,10 @@
  * in-kernel APIC's apic_sw_disabled), and the kernel rewrites that live code
  * on every CPU through an int3 (text_poke_bp). QEMU's TCG gets that wrong now
  * and then: the emulated host froze with both CPUs trapping on the int3 in
- * __schedule, or its kernel oopsed with a page fault recursing in its entry
- * code. With one VM (and a never-run vCPU with an in-kernel APIC) always
- * open, the keys stay on and the tests' VMs no longer patch kernel code.
+ * __schedule. With one VM (and a never-run vCPU with an in-kernel APIC)
+ * always open, the keys stay on and the tests' VMs no longer patch kernel
+ * code. (The emulated host's other failure, an oops with page faults
+ * recursing in its entry code, happens with this VM held too.)
  */
 #include <fcntl.h>
 #include <linux/kvm.h>

@@ -88,7 +88,7 @@ t_net_bulk() {
 		sha256sum /tmp/h | cut -d" " -f1
 		echo "$t0 $t1 $t2"'
 	# The guest is gone: a listener still waiting was never called.
-	for i in $(seq 50); do kill -0 $p1 2>/dev/null || break; sleep 0.1; done
+	for _i in $(seq 50); do kill -0 $p1 2>/dev/null || break; sleep 0.1; done
 	kill $p1 $p2 2>/dev/null
 	wait $p1 $p2 2>/dev/null
 	exec 7>&-
