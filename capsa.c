@@ -29,6 +29,7 @@
 #include "virtio/net.h"
 #include "virtio/virtio.h"
 #include "virtio/vsock.h"
+#include "vmm/broker.h"
 #include "vmm/loop.h"
 #include "vmm/options.h"
 #include "vmm/serial.h"
@@ -61,6 +62,7 @@ struct session {
 	struct loop loop;
 	struct serial serial;
 	struct vsock_dev *vsock;
+	struct vsock_exec *exec;	/* --control, or NULL */
 	struct net_dev *net;		/* --net, or NULL */
 	struct tap tap;
 	unsigned ndevs;			/* virtio-mmio devices, see DEV_BASE */
@@ -223,6 +225,30 @@ expose_stdio(struct session *s)
 		die("cannot set up the guest's stdio");
 }
 
+static void
+socket_failed(const char *opt, const char *path, int e)
+{
+	if (e == -EEXIST)
+		die("--%s %s: already exists (capsa creates the socket)", opt, path);
+	if (e)
+		die("--%s %s: %s", opt, path, strerror(-e));
+}
+
+/* --vsock and --control: the sockets first, then the broker that removes them. */
+static void
+open_sockets(struct session *s)
+{
+	int e = 0;
+
+	if (s->cfg.vsock_path)
+		socket_failed("vsock", s->cfg.vsock_path, vsock_bridge(s->vsock, s->cfg.vsock_path));
+	if (s->cfg.control_path && !(s->exec = vsock_exec_listen(s->vsock, s->cfg.control_path, &e)))
+		socket_failed("control", s->cfg.control_path, e);
+	e = broker_start();
+	if (e)
+		die("cannot start the socket helper: %s", strerror(-e));
+}
+
 /*
  * --net tap:NAME. Opened after the vsock broker is forked, so that no other
  * process holds the tap: one capsa created vanishes when capsa exits.
@@ -319,14 +345,7 @@ build_vm(struct session *s)
 	s->vsock = vsock_create(&s->vm, &s->loop, base, irq, s->cfg.cid);
 	if (!s->vsock)
 		die("cannot create the vsock device: %s", strerror(errno));
-	if (s->cfg.vsock_path) {
-		int e = vsock_bridge(s->vsock, s->cfg.vsock_path);
-
-		if (e == -EEXIST)
-			die("--vsock %s: already exists (capsa creates the socket)", s->cfg.vsock_path);
-		if (e)
-			die("--vsock %s: %s", s->cfg.vsock_path, strerror(-e));
-	}
+	open_sockets(s);
 	attach_disks(s);
 	setup_net(s);
 	expose_stdio(s);
@@ -368,6 +387,7 @@ on_control(struct ev *ev, uint32_t events)
 			log_info("guest init ready (%.1f ms)", now_ms() - s->t0);
 			loop_del(&s->loop, &s->boot_ev);
 			close(s->boot_ev.fd);
+			vsock_exec_ready(s->exec);
 		} else if (m.type == MSG_EXIT && m.value >= 0 && m.value <= 255) {
 			s->status = m.value;
 			s->loop.done = true;

@@ -218,6 +218,8 @@ payload_build(const struct capsa_config *cfg, bool tty, unsigned rows, unsigned 
 		record(&r, RUN_NET_GW, cfg->gateway);
 	if (cfg->rootfs.path)
 		record(&r, RUN_ROOTFS, cfg->rootfs.ro ? "ro" : "rw");
+	if (cfg->control_path)
+		record(&r, RUN_EXEC, "1");
 	cpio_add(c, ".capsa", 040700, NULL, 0);
 	e = add_copies(c, &r, &cfg->copies, err, errlen);
 	if (!e && r.err)

@@ -200,6 +200,15 @@ set_vsock(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 }
 
 static int
+set_control(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
+{
+	if (!*val)
+		return fail(err, errlen, "--control needs a path");
+	cfg->control_path = val;
+	return 0;
+}
+
+static int
 set_cid(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 {
 	/* 0-2 are the hypervisor, local and host; -1 is VMADDR_CID_ANY. */
@@ -423,6 +432,9 @@ static const struct option_def options[] = {
 	  "expose guest vsock ports on the unix socket PATH (Firecracker protocol)",
 	  "--vsock /tmp/agent.sock" },
 	{ "cid", 0, "N", set_cid, "the guest's vsock CID (default 3)", "--cid 7" },
+	{ "control", 0, "PATH", set_control,
+	  "listen on the unix socket PATH for `capsa exec PATH -- CMD` (more commands)",
+	  "--control /tmp/box.sock" },
 	{ "net", 0, "tap:NAME", set_net,
 	  "attach the guest's eth0 to the TAP interface NAME, created if missing (default: no network)",
 	  "--net tap:tap0" },

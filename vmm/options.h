@@ -41,6 +41,7 @@ struct capsa_config {
 	uint64_t kill_after_s;		/* after a forwarded signal; 0: never */
 	const char *workdir;
 	const char *vsock_path;		/* --vsock: Firecracker-style unix socket */
+	const char *control_path;	/* --control: the socket `capsa exec` connects to */
 	uint64_t cid;			/* the guest's vsock address */
 	const char *net_tap;		/* --net tap:NAME: NAME, or NULL for no network */
 	uint8_t mac[6];			/* --mac, valid when mac_set */

@@ -14,6 +14,7 @@
 
 #include "tap.h"
 #include "vsenv.h"
+#include "vmm/broker.h"
 #include "vmm/util.h"
 
 #define HDR ((uint32_t)sizeof(struct virtio_vsock_hdr))
@@ -450,6 +451,7 @@ test_bridge(void)
 	snprintf(path, sizeof(path), "%s/v.sock", dir);
 	CHECK_INT(vsock_bridge(env.dev, path), 0, "bridge: listening on PATH");
 	CHECK_INT(vsock_bridge(env.dev, path), -EEXIST, "bridge: an existing PATH is refused");
+	CHECK_INT(broker_start(), 0, "bridge: the broker starts");
 	strcpy(a.sun_path, path);
 	c = socket(AF_UNIX, SOCK_STREAM, 0);
 	CHECK_INT(connect(c, (struct sockaddr *)&a, sizeof(a)), 0, "bridge: client connects");
