@@ -16,7 +16,7 @@ CFLAGS   += -std=gnu11 $(WARN) -D_GNU_SOURCE -isystem $(B)/kinc -I$(B)/seccomp/i
             -DCAPSA_VERSION='"$(VERSION)"' -fstack-protector-strong -D_FORTIFY_SOURCE=2
 LDFLAGS  := -static -pthread -Wl,-z,relro,-z,now,-z,noexecstack
 
-SRCS := capsa.c $(wildcard vmm/*.c virtio/*.c boot/*.c jail/*.c)
+SRCS := capsa.c $(wildcard vmm/*.c virtio/*.c boot/*.c jail/*.c exec/*.c)
 OBJS := $(SRCS:%.c=$(B)/obj/%.o)
 SECCOMP := $(B)/seccomp/lib/libseccomp.a
 KERNEL  := $(B)/bzImage
@@ -35,8 +35,9 @@ $(SECCOMP): jail/build-libseccomp.sh $(B)/.deps
 $(KERNEL): boot/guest.config boot/build-kernel.sh $(wildcard boot/patches/*.patch) $(B)/.deps
 	boot/build-kernel.sh $@ boot/guest.config
 
-$(B)/init: $(wildcard guest/*.c guest/*.h) $(SECCOMP)
-	$(CC) $(CFLAGS) -Os $(LDFLAGS) -o $@ $(wildcard guest/*.c)
+# The init speaks the exec protocol: exec/wire.c is in it too.
+$(B)/init: $(wildcard guest/*.c guest/*.h exec/wire.*) $(SECCOMP)
+	$(CC) $(CFLAGS) -Os $(LDFLAGS) -o $@ $(wildcard guest/*.c) exec/wire.c
 	strip $@
 
 # The base initramfs: the init and Debian's busybox-static with its applets.

@@ -23,6 +23,7 @@
 
 #include "boot/boot.h"
 #include "boot/payload.h"
+#include "exec/client.h"
 #include "guest/proto.h"
 #include "jail/jail.h"
 #include "virtio/blk.h"
@@ -612,7 +613,7 @@ main(int argc, char **argv)
 	if (options_parse(&s.cfg, argc, argv, err, sizeof(err)) < 0)
 		die("%s", err);
 	if (s.cfg.action == ACT_HELP) {
-		options_usage();
+		options_usage(s.cfg.exec);
 		return 0;
 	}
 	if (s.cfg.action == ACT_VERSION) {
@@ -620,6 +621,8 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_verbose = s.cfg.verbose;
+	if (s.cfg.exec)
+		return exec_main(&s.cfg);
 	if (s.cfg.action == ACT_CHECK)
 		return jail_check(&s.cfg.jail);
 	block_signals();

@@ -17,6 +17,9 @@
 #include "tap.h"
 #include "util.h"
 
+#define RUN_USAGE "capsa [OPTIONS] -- COMMAND [ARG...]"
+#define EXEC_USAGE "capsa exec PATH [OPTIONS] -- COMMAND [ARG...]"
+
 struct option_def {
 	const char *lng;
 	char shrt;
@@ -597,6 +600,55 @@ expand_shebang(struct capsa_config *cfg, int *argc, char ***argv, char *err, uns
 	return 0;
 }
 
+/* The options `capsa exec` takes: the command's, none of the VM's. */
+static bool
+exec_option(const struct option_def *o)
+{
+	static const char *const names[] = {
+		"env", "env-file", "workdir", "tty", "no-tty", "timeout", "verbose", "help",
+	};
+
+	for (unsigned i = 0; i < ARRAY_SIZE(names); i++)
+		if (!strcmp(o->lng, names[i]))
+			return true;
+	return false;
+}
+
+/*
+ * The options from argv[*i] up to "--", for `capsa` or (@usage names it)
+ * `capsa exec`. *i is left on the "--", or on argc when there is none.
+ */
+static int
+parse_options(struct capsa_config *cfg, int argc, char **argv, int *i, const char *usage,
+	      bool exec, char *err, unsigned errlen)
+{
+	for (; *i < argc && strcmp(argv[*i], "--"); ++*i) {
+		char *val;
+		const struct option_def *o = find_option(argv[*i], &val);
+
+		if (!o && argv[*i][0] == '-')
+			return fail(err, errlen, "unknown option '%s' (see capsa %s--help)", argv[*i],
+				    exec ? "exec " : "");
+		if (!o)
+			return fail(err, errlen, "missing '--' before the command '%s' (usage: %s)",
+				    argv[*i], usage);
+		if (exec && !exec_option(o))
+			return fail(err, errlen, "--%s is for the sandbox (capsa --%s ...), not for capsa exec",
+				    o->lng, o->lng);
+		if (o->arg && !val && ++*i == argc)
+			return fail(err, errlen, "option --%s needs a value: %s", o->lng, o->arg);
+		if (!o->arg && val)
+			return fail(err, errlen, "option --%s takes no value", o->lng);
+		if (o->set(cfg, o->arg && !val ? argv[*i] : val, err, errlen) < 0)
+			return -1;
+		if (cfg->action == ACT_HELP || cfg->action == ACT_VERSION)
+			return 0;
+	}
+	if (*i == argc && cfg->action != ACT_CHECK)
+		return fail(err, errlen, "missing '-- COMMAND' (usage: %s)", usage);
+	return 0;
+}
+
 /**
  * options_parse() - parse argv into @cfg.
  * @cfg:    filled in, defaults first.
@@ -605,38 +657,33 @@ expand_shebang(struct capsa_config *cfg, int *argc, char ***argv, char *err, uns
  * @err:    a one-line message on failure.
  * @errlen: its size.
  *
+ * `capsa exec PATH [OPTIONS] -- COMMAND [ARG...]` sets @cfg->exec and
+ * control_path, and takes only the options about the command.
+ *
  * Return: 0, or -1 with @err set.
  */
 int
 options_parse(struct capsa_config *cfg, int argc, char **argv, char *err, unsigned errlen)
 {
-	int i;
+	bool exec = argc > 1 && !strcmp(argv[1], "exec");
+	int i = exec ? 3 : 1;
 
 	*cfg = (struct capsa_config){ .memory_mib = DEFAULT_MEMORY_MIB, .cpus = 1, .cid = 3 };
-	if (expand_shebang(cfg, &argc, &argv, err, errlen) < 0)
+	if (exec) {
+		cfg->exec = true;
+		if (argc > 2 && (!strcmp(argv[2], "-h") || !strcmp(argv[2], "--help")))
+			return set_help(cfg, NULL, err, errlen);
+		if (argc < 3 || argv[2][0] == '-' || !argv[2][0])
+			return fail(err, errlen, "capsa exec needs the control socket first (usage: %s)",
+				    EXEC_USAGE);
+		cfg->control_path = argv[2];
+	} else if (expand_shebang(cfg, &argc, &argv, err, errlen) < 0) {
 		return -1;
-	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
-		char *val;
-		const struct option_def *o = find_option(argv[i], &val);
-
-		if (!o && argv[i][0] == '-')
-			return fail(err, errlen, "unknown option '%s' (see capsa --help)", argv[i]);
-		if (!o)
-			return fail(err, errlen, "missing '--' before the command '%s' "
-				    "(usage: capsa [OPTIONS] -- COMMAND [ARG...])", argv[i]);
-		if (o->arg && !val && ++i == argc)
-			return fail(err, errlen, "option --%s needs a value: %s", o->lng, o->arg);
-		if (!o->arg && val)
-			return fail(err, errlen, "option --%s takes no value", o->lng);
-		if (o->set(cfg, o->arg && !val ? argv[i] : val, err, errlen) < 0)
-			return -1;
-		if (cfg->action == ACT_HELP || cfg->action == ACT_VERSION)
-			return 0;
 	}
-	if (cfg->action == ACT_CHECK)
+	if (parse_options(cfg, argc, argv, &i, exec ? EXEC_USAGE : RUN_USAGE, exec, err, errlen) < 0)
+		return -1;
+	if (cfg->action == ACT_HELP || cfg->action == ACT_VERSION || cfg->action == ACT_CHECK)
 		return 0;
-	if (i == argc)
-		return fail(err, errlen, "missing '-- COMMAND' (usage: capsa [OPTIONS] -- COMMAND [ARG...])");
 	cfg->argv = argv + i + 1;
 	cfg->argc = argc - i - 1;
 	if (check_net(cfg, err, errlen) < 0)
@@ -646,21 +693,30 @@ options_parse(struct capsa_config *cfg, int argc, char **argv, char *err, unsign
 
 /**
  * options_usage() - print the help: every option, a line and an example.
+ * @exec: the help of `capsa exec`, with only its options.
  */
 void
-options_usage(void)
+options_usage(bool exec)
 {
-	printf("usage: capsa [OPTIONS] -- COMMAND [ARG...]\n\n"
-	       "Run COMMAND inside a KVM micro-VM and exit with its status.\n\n"
-	       "options:\n");
+	if (exec)
+		printf("usage: " EXEC_USAGE "\n\n"
+		       "Run COMMAND in the sandbox of `capsa --control PATH`, as `capsa -- COMMAND`\n"
+		       "would run it there.\n\noptions:\n");
+	else
+		printf("usage: " RUN_USAGE "\n\n"
+		       "Run COMMAND inside a KVM micro-VM and exit with its status.\n\n"
+		       "options:\n");
 	for (unsigned i = 0; i < ARRAY_SIZE(options); i++) {
 		const struct option_def *o = &options[i];
 		char left[64];
 
+		if (exec && !exec_option(o))
+			continue;
 		snprintf(left, sizeof(left), "%s%c%s--%s%s%s", o->shrt ? "-" : "",
 			 o->shrt ? o->shrt : ' ', o->shrt ? ", " : "  ", o->lng,
 			 o->arg ? " " : "", o->arg ? o->arg : "");
-		printf("  %-26s %s\n  %-26s   e.g. capsa %s -- ...\n", left, o->help, "", o->example);
+		printf("  %-26s %s\n  %-26s   e.g. capsa %s%s -- ...\n", left, o->help, "",
+		       exec ? "exec PATH " : "", o->example);
 	}
 	printf("\nexit status: the command's; 128+N if it died of signal N; 124 timeout;\n"
 	       "125 capsa failed; 126 command not executable; 127 command not found.\n");

@@ -33,6 +33,7 @@ struct disk_spec {
 
 struct capsa_config {
 	enum action action;
+	bool exec;			/* capsa exec PATH: a client of --control PATH */
 	uint64_t memory_mib;
 	unsigned cpus;
 	bool verbose;
@@ -60,7 +61,7 @@ struct capsa_config {
 
 int options_parse(struct capsa_config *cfg, int argc, char **argv,
 		  char *err, unsigned errlen);
-void options_usage(void);
+void options_usage(bool exec);
 int strlist_add(struct strlist *l, char *s);
 int shebang_split(const char *line, struct strlist *words, char *err, unsigned errlen);
 
