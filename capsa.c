@@ -76,13 +76,16 @@ struct session {
 	bool tty;			/* the command has a terminal */
 	unsigned rows, cols;
 	unsigned interrupts;		/* SIGINT/SIGTERM received */
-	bool kill_armed;		/* --kill-after runs since a signal */
+	int kill_sig;			/* the signal --kill-after runs since, or 0 */
 	double t0;
 	struct ev end_ev, ctl_ev, sig_ev, boot_ev, timeout_ev, kill_ev;
 };
 
-/* Signals capsa handles through its signalfd; the first four are forwarded. */
-static const int loop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH };
+/*
+ * Signals capsa handles through its signalfd: the first four are forwarded,
+ * SIGWINCH is the terminal's new size, SIGUSR1 asks for the state dump.
+ */
+static const int loop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH, SIGUSR1 };
 
 /* ---- host stdio ------------------------------------------------------- */
 
@@ -410,8 +413,9 @@ on_kill_after(struct ev *ev, uint32_t events)
 	struct session *s = ev->opaque;
 
 	(void)events;
-	log_warn("the command did not end %llu s after the signal; stopping the VM",
-		 (unsigned long long)s->cfg.kill_after_s);
+	log_warn("the command did not end %llu s after %s (--kill-after); stopping the VM",
+		 (unsigned long long)s->cfg.kill_after_s, s->kill_sig == SIGTERM ? "SIGTERM" : s->kill_sig == SIGINT ? "SIGINT" :
+		 s->kill_sig == SIGHUP ? "SIGHUP" : "SIGQUIT");
 	force_end(s, 128 + SIGKILL);
 }
 
@@ -419,10 +423,14 @@ static int arm_timer(struct ev *ev, uint64_t seconds);
 
 /*
  * SIGINT, SIGTERM, SIGHUP and SIGQUIT go to the command. A second SIGINT
- * or SIGTERM means the user really wants out, and --kill-after bounds how
- * long the command may take to obey: either way the VM is stopped.
- * SIGWINCH carries the new terminal size to the guest's pty.
+ * or SIGTERM means the user really wants out, and --kill-after (10 s by
+ * default, as docker stop waits) bounds how long the command may take to
+ * obey, so a supervisor's one SIGTERM ends capsa even when the guest
+ * cannot act on it: either way the VM is stopped. SIGWINCH carries the new
+ * terminal size to the guest's pty.
  */
+static void dump_state(struct session *s);
+
 static void
 on_signal(struct ev *ev, uint32_t events)
 {
@@ -433,6 +441,10 @@ on_signal(struct ev *ev, uint32_t events)
 	(void)events;
 	while (read(ev->fd, &si, sizeof(si)) == sizeof(si)) {
 		sig = (int)si.ssi_signo;
+		if (sig == SIGUSR1) {
+			dump_state(s);
+			continue;
+		}
 		if (sig == SIGWINCH) {
 			if (s->tty && term_size(&s->rows, &s->cols))
 				send_ctl(s, MSG_WINSIZE, (int32_t)(s->rows << 16 | s->cols));
@@ -443,8 +455,8 @@ on_signal(struct ev *ev, uint32_t events)
 			return;
 		}
 		send_ctl(s, MSG_SIGNAL, sig);
-		if (s->cfg.kill_after_s && !s->kill_armed) {
-			s->kill_armed = true;
+		if (s->cfg.kill_after_s && !s->kill_sig) {
+			s->kill_sig = sig;
 			arm_timer(&s->kill_ev, s->cfg.kill_after_s);
 		}
 	}
@@ -552,6 +564,16 @@ setup_tty(struct session *s)
 }
 
 /* ---- the end ----------------------------------------------------------- */
+
+/* SIGUSR1: what each part waits for, to tell a lost interrupt from a dead guest. */
+static void
+dump_state(struct session *s)
+{
+	log_state("%s, %.1f s since start, command status %s", s->ready ? "guest init ready" :
+		  "guest init not ready", (now_ms() - s->t0) / 1000, s->status < 0 ? "not reported" : "reported");
+	vm_dump(&s->vm, FIRST_IRQ, s->ndevs);
+	virtio_dump(&s->vm);
+}
 
 static void
 report_net(struct session *s)
