@@ -36,8 +36,7 @@ $(KERNEL): boot/guest.config boot/build-kernel.sh $(wildcard boot/patches/*.patc
 	boot/build-kernel.sh $@ boot/guest.config
 
 # The init speaks the exec protocol: exec/wire.c is in it too.
-# (guest/exec*.c waits for the session module of the guest branch: WIP.)
-GUEST_SRCS := $(filter-out guest/exec%.c,$(wildcard guest/*.c))
+GUEST_SRCS := $(wildcard guest/*.c)
 $(B)/init: $(wildcard guest/*.c guest/*.h exec/wire.*) $(SECCOMP)
 	$(CC) $(CFLAGS) -Os $(LDFLAGS) -o $@ $(GUEST_SRCS) exec/wire.c
 	strip $@
