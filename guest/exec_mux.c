@@ -207,16 +207,27 @@ on_output(struct mux *m, int i)
 	m->tx_len = WIRE_HDR + (size_t)n;
 }
 
+/* Act on every complete frame the client sent so far. */
+static void
+client_frames(struct mux *m)
+{
+	struct wire_frame f;
+	const char *why;
+	int r;
+
+	while ((r = wire_rx_next(&m->rx, &f, &why)) > 0)
+		on_frame(m, &f);
+	if (r < 0)
+		mux_error(m, "%s", why);
+}
+
 /* Bytes from the client. It never half-closes: its end is the exec's. */
 static void
 on_client(struct mux *m)
 {
-	struct wire_frame f;
-	const char *why;
 	uint8_t *at;
 	size_t room = wire_rx_space(&m->rx, &at);
 	ssize_t n = room ? read(m->sock, at, room) : -1;
-	int r;
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -225,10 +236,7 @@ on_client(struct mux *m)
 		_exit(0);		/* the relay sees its control end close too */
 	}
 	m->rx.len += (size_t)n;
-	while ((r = wire_rx_next(&m->rx, &f, &why)) > 0)
-		on_frame(m, &f);
-	if (r < 0)
-		mux_error(m, "%s", why);
+	client_frames(m);
 }
 
 static void
@@ -253,6 +261,7 @@ on_signals(struct mux *m, int sfd)
 void
 mux_loop(struct mux *m, int sfd)
 {
+	client_frames(m);	/* what came with START */
 	for (;;) {
 		bool tx_idle = !m->tx_len;
 		struct pollfd p[5] = {
