@@ -40,6 +40,8 @@ struct client {
 	bool out_gone[3];		/* our stdout/stderr reader went away */
 	uint32_t in_flight;		/* STDIN bytes not ACKed yet */
 	unsigned interrupts;
+	int kill_sig;			/* the signal --kill-after runs since, or 0 */
+	double kill_at;			/* when --kill-after ends the exec */
 	int status;			/* from EXIT or ERROR; -1 before */
 	struct wire_rx rx;
 };
@@ -283,7 +285,8 @@ on_stdin(struct client *c)
 
 /*
  * As `capsa` does: SIGINT, SIGTERM, SIGHUP and SIGQUIT go to the command; a
- * second SIGINT or SIGTERM ends the client, which kills the command.
+ * second SIGINT or SIGTERM ends the client, which kills the command, and
+ * so does --kill-after (10 s by default) once the command ignored one.
  * Return: false when the client should end now.
  */
 static bool
@@ -305,8 +308,24 @@ on_signal(struct client *c)
 			return false;
 		}
 		send_u32(c, W_SIGNAL, (uint32_t)sig);
+		if (c->cfg->kill_after_s && !c->kill_sig) {
+			c->kill_sig = sig;
+			c->kill_at = now_ms() + 1000.0 * (double)c->cfg->kill_after_s;
+		}
 	}
 	return true;
+}
+
+/* --kill-after ran out: end the exec, which kills the command, as capsa stops its VM. */
+static void
+kill_after(struct client *c)
+{
+	int sig = c->kill_sig;
+
+	failed("the command did not end %llu s after %s (--kill-after); killing it",
+	       (unsigned long long)c->cfg->kill_after_s, sig == SIGTERM ? "SIGTERM" :
+	       sig == SIGINT ? "SIGINT" : sig == SIGHUP ? "SIGHUP" : "SIGQUIT");
+	c->status = 128 + SIGKILL;
 }
 
 static int
@@ -320,7 +339,14 @@ run_loop(struct client *c)
 			{ .fd = want_in ? STDIN_FILENO : -1, .events = POLLIN },
 		};
 
-		if (poll(p, 3, -1) < 0)
+		int wait = c->kill_sig ? (int)MAX(c->kill_at - now_ms(), 0) : -1;
+		int n = poll(p, 3, wait);
+
+		if (n == 0 && c->kill_sig) {
+			kill_after(c);
+			break;
+		}
+		if (n < 0)
 			continue;
 		if (p[1].revents && !on_signal(c))
 			break;

@@ -608,7 +608,8 @@ static bool
 exec_option(const struct option_def *o)
 {
 	static const char *const names[] = {
-		"env", "env-file", "workdir", "tty", "no-tty", "timeout", "verbose", "help",
+		"env", "env-file", "workdir", "tty", "no-tty", "timeout", "kill-after", "verbose",
+		"help",
 	};
 
 	for (unsigned i = 0; i < ARRAY_SIZE(names); i++)
