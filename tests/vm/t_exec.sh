@@ -130,6 +130,14 @@ t_exec_signals() {
 	wait $cpid
 	expect_eq "SIGTERM to the client reaches the command (its trap, its status)" \
 		"$?:$(tail -n 1 "$T/out")" "3:got-term"
+	"$CAPSA" exec "$T/c.sock" --kill-after 1 -- sh -c 'trap "" TERM; echo ready; sleep 30' \
+		>"$T/out" 2>"$T/err" </dev/null &
+	cpid=$!
+	for _i in $(seq 100); do grep -q ready "$T/out" && break; sleep 0.1; done
+	kill -TERM $cpid
+	wait $cpid
+	expect_eq "--kill-after 1: a command that ignores SIGTERM is killed (137)" "$?" 137
+	expect_lines "--kill-after: one line says so" "$T/err" 1
 	"$CAPSA" exec "$T/c.sock" -- sh -c 'echo ready; exec sleep 777' >"$T/out" 2>/dev/null </dev/null &
 	cpid=$!
 	for _i in $(seq 100); do grep -q ready "$T/out" && break; sleep 0.1; done
