@@ -158,6 +158,20 @@ t_exec_signals() {
 	sleep 1
 	ex -- sh -c 'ps -o args | grep -c "^sleep 88"'
 	expect_file "client killed: the command's children are killed too" "$T/out" 0
+	# With cgroup2 mounted each exec has a cgroup: even a setsid daemon goes.
+	ex -- sh -c 'grep -q " /sys/fs/cgroup cgroup2" /proc/mounts || mount -t cgroup2 none /sys/fs/cgroup'
+	"$CAPSA" exec "$T/c.sock" -- sh -c 'setsid sleep 999 & echo ready; wait' \
+		>"$T/out" 2>/dev/null </dev/null &
+	cpid=$!
+	for _i in $(seq 100); do grep -q ready "$T/out" && break; sleep 0.1; done
+	ex -- sh -c 'cat /sys/fs/cgroup/capsa-exec-*/cgroup.procs | wc -l'
+	inside=$(cat "$T/out")
+	kill -9 $cpid
+	wait $cpid 2>/dev/null
+	sleep 1
+	ex -- sh -c 'ps -o args | grep -c "^sleep 999"'
+	expect_eq "client killed: a setsid daemon of its cgroup is killed too" \
+		"$(cat "$T/out"):$([ "${inside:-0}" -ge 2 ] && echo in-cgroup)" "0:in-cgroup"
 	box_end
 }
 
