@@ -34,6 +34,7 @@
 #include "vmm/loop.h"
 #include "vmm/options.h"
 #include "vmm/serial.h"
+#include "vmm/stdio.h"
 #include "vmm/tap.h"
 #include "vmm/term.h"
 #include "vmm/util.h"
@@ -86,61 +87,6 @@ struct session {
  * SIGWINCH is the terminal's new size, SIGUSR1 asks for the state dump.
  */
 static const int loop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH, SIGUSR1 };
-
-/* ---- host stdio ------------------------------------------------------- */
-
-/* fds 0-2 must exist, or the first files capsa opens would take their place. */
-static void
-ensure_stdio(void)
-{
-	for (int fd = 0; fd < 3; fd++)
-		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
-			die("cannot open /dev/null for closed fd %d", fd);
-}
-
-/* Shared open file descriptions capsa made non-blocking, to undo at exit. */
-static struct { int fd, flags; } shared_fl[3];
-static unsigned n_shared_fl;
-
-static void
-restore_shared_flags(void)
-{
-	for (unsigned i = 0; i < n_shared_fl; i++)
-		fcntl(shared_fl[i].fd, F_SETFL, shared_fl[i].flags);
-}
-
-/*
- * A private non-blocking descriptor for one of our stdio fds. Pipes and
- * terminals are reopened through /proc, which gives a new open file
- * description: setting O_NONBLOCK on the shared one would change it for
- * the shell that started us too. Regular files stay as they are (they are
- * always ready, and epoll refuses them). Sockets cannot be reopened: their
- * shared description goes non-blocking until capsa exits.
- */
-static int
-stdio_fd(int fd, int flags)
-{
-	char path[32];
-	struct stat st;
-	int nfd;
-
-	if (fstat(fd, &st) < 0 || S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))
-		return fd;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	nfd = open(path, flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (nfd >= 0)
-		return nfd;
-	nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	flags = fcntl(fd, F_GETFL);
-	if (nfd < 0 || flags < 0 || (flags & O_NONBLOCK))
-		return nfd;
-	if (!n_shared_fl)
-		atexit(restore_shared_flags);
-	shared_fl[n_shared_fl].fd = nfd;
-	shared_fl[n_shared_fl++].flags = flags;
-	fcntl(nfd, F_SETFL, flags | O_NONBLOCK);
-	return nfd;
-}
 
 /* ---- guest setup ------------------------------------------------------- */
 

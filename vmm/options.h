@@ -65,5 +65,6 @@ int options_parse(struct capsa_config *cfg, int argc, char **argv,
 void options_usage(bool exec);
 int strlist_add(struct strlist *l, char *s);
 int shebang_split(const char *line, struct strlist *words, char *err, unsigned errlen);
+int shebang_expand(struct capsa_config *cfg, int *argc, char ***argv, char *err, unsigned errlen);
 
 #endif
