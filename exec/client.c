@@ -169,12 +169,11 @@ send_start(struct client *c, unsigned rows, unsigned cols)
 {
 	const struct capsa_config *cfg = c->cfg;
 	struct wire_buf b = { 0 };
-	const char *term = getenv("TERM");
 	char buf[64];
 	int e;
 
 	if (c->tty) {
-		snprintf(buf, sizeof(buf), "TERM=%s", term && *term && strlen(term) < 40 ? term : "xterm");
+		term_env(buf, sizeof(buf));
 		wire_record(&b, WR_ENV, buf);
 		snprintf(buf, sizeof(buf), "%ux%u", rows, cols);
 		wire_record(&b, WR_TTY, buf);
