@@ -7,17 +7,14 @@
  * until its init reports the command's exit status.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -32,6 +29,7 @@
 #include "virtio/vsock.h"
 #include "vmm/broker.h"
 #include "vmm/loop.h"
+#include "vmm/disk.h"
 #include "vmm/options.h"
 #include "vmm/serial.h"
 #include "vmm/stdio.h"
@@ -230,39 +228,21 @@ setup_net(struct session *s)
 
 /* ---- disks ------------------------------------------------------------- */
 
-/*
- * Open a --disk or --rootfs image, first of all, so that a bad one costs
- * one clear line and no VM. A shared lock to read, an exclusive one to
- * write: two capsas never write to the same image.
- */
-static void
-open_disk(struct session *s, const char *opt, const struct disk_spec *d)
-{
-	int fd = open(d->path, (d->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY);
-	struct stat st;
-
-	if (fd < 0 || fstat(fd, &st) < 0)
-		die("--%s %s: %s", opt, d->path, strerror(errno));
-	if (S_ISDIR(st.st_mode))
-		die("--%s %s: is a directory, not a disk image", opt, d->path);
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
-		die("--%s %s: not a regular file or block device", opt, d->path);
-	if (S_ISREG(st.st_mode) && st.st_size % BLK_SECTOR)
-		die("--%s %s: size %lld bytes is not a multiple of %d", opt, d->path,
-		    (long long)st.st_size, BLK_SECTOR);
-	if (flock(fd, (d->ro ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0)
-		die("--%s %s: in use by another process (%s)", opt, d->path, strerror(errno));
-	s->disk_ro[s->ndisks] = d->ro;
-	s->disk_fd[s->ndisks++] = fd;
-}
-
 static void
 open_disks(struct session *s)
 {
-	if (s->cfg.rootfs.path)
-		open_disk(s, "rootfs", &s->cfg.rootfs);
-	for (unsigned i = 0; i < s->cfg.ndisks; i++)
-		open_disk(s, "disk", &s->cfg.disks[i]);
+	char err[512];
+
+	for (unsigned i = 0; i <= s->cfg.ndisks; i++) {
+		const struct disk_spec *d = i ? &s->cfg.disks[i - 1] : &s->cfg.rootfs;
+
+		if (!d->path)
+			continue;
+		s->disk_ro[s->ndisks] = d->ro;
+		s->disk_fd[s->ndisks] = disk_open(i ? "disk" : "rootfs", d, err, sizeof(err));
+		if (s->disk_fd[s->ndisks++] < 0)
+			die("%s", err);
+	}
 }
 
 /* The disks as virtio-blk devices 1, 2 ...: /dev/vda, vdb ... in the guest. */
@@ -521,25 +501,6 @@ dump_state(struct session *s)
 	virtio_dump(&s->vm);
 }
 
-static void
-report_net(struct session *s)
-{
-	struct net_stats st;
-
-	if (!s->net)
-		return;
-	net_get_stats(s->net, &st);
-	log_info("eth0: received %llu frames (%llu bytes), dropped %llu; sent %llu (%llu bytes), "
-		 "dropped %llu malformed, %llu refused by the tap; %llu unusable receive buffers; "
-		 "kicks %llu rx, %llu tx; %llu interrupts",
-		 (unsigned long long)st.rx_frames, (unsigned long long)st.rx_bytes,
-		 (unsigned long long)st.rx_dropped, (unsigned long long)st.tx_frames,
-		 (unsigned long long)st.tx_bytes, (unsigned long long)st.tx_dropped,
-		 (unsigned long long)st.tx_errors, (unsigned long long)st.bad_buffers,
-		 (unsigned long long)st.kicks[0], (unsigned long long)st.kicks[1],
-		 (unsigned long long)st.interrupts);
-}
-
 static int
 finish(struct session *s)
 {
@@ -549,7 +510,8 @@ finish(struct session *s)
 	if (s->status < 0)
 		on_control(&s->ctl_ev, 0);	/* a status may be waiting unread */
 	vsock_flush(s->vsock, FLUSH_MS);
-	report_net(s);
+	if (s->net)
+		net_log_stats(s->net);
 	if (s->status >= 0) {
 		log_info("command exited with status %d (%.1f ms)", s->status, now_ms() - s->t0);
 		return s->status;
@@ -577,7 +539,8 @@ main(int argc, char **argv)
 	char err[512];
 
 	s.t0 = now_ms();
-	ensure_stdio();
+	if (stdio_ensure() < 0)
+		die("cannot open /dev/null for a closed stdio fd: %s", strerror(errno));
 	if (options_parse(&s.cfg, argc, argv, err, sizeof(err)) < 0)
 		die("%s", err);
 	if (s.cfg.action == ACT_HELP) {

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * stdio.c - capsa's own stdin, stdout and stderr, as the guest's streams
- * use them: always open, and non-blocking without changing them for the
- * shell that started capsa.
+ * stdio.c - capsa's own stdin, stdout and stderr, made ready to carry the
+ * command's streams without disturbing whoever shares them.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,18 +11,22 @@
 #include <unistd.h>
 
 #include "stdio.h"
-#include "util.h"
 
 /**
- * ensure_stdio() - fds 0-2 must exist, or the first files capsa opens
- * would take their place.
+ * stdio_ensure() - make sure fds 0-2 exist.
+ *
+ * Otherwise the first files capsa opens would take their place, and the
+ * command's output would land in a disk image.
+ *
+ * Return: 0, or -errno when /dev/null cannot stand in.
  */
-void
-ensure_stdio(void)
+int
+stdio_ensure(void)
 {
 	for (int fd = 0; fd < 3; fd++)
 		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
-			die("cannot open /dev/null for closed fd %d", fd);
+			return errno ? -errno : -EBADF;
+	return 0;
 }
 
 /* Shared open file descriptions capsa made non-blocking, to undo at exit. */
@@ -37,17 +41,17 @@ restore_shared_flags(void)
 }
 
 /**
- * stdio_fd() - a private non-blocking descriptor for one of our stdio fds.
+ * stdio_fd() - a private non-blocking descriptor for stdio fd @fd.
  * @fd:    0, 1 or 2.
  * @flags: O_RDONLY or O_WRONLY.
  *
  * Pipes and terminals are reopened through /proc, which gives a new open
  * file description: setting O_NONBLOCK on the shared one would change it
- * for the shell that started us too. Regular files stay as they are (they are
- * always ready, and epoll refuses them). Sockets cannot be reopened: their
- * shared description goes non-blocking until capsa exits.
+ * for the shell that started us too. Regular files stay as they are (they
+ * are always ready, and epoll refuses them). Sockets cannot be reopened:
+ * their shared description goes non-blocking until capsa exits.
  *
- * Return: the fd to use, or -1.
+ * Return: the descriptor to use, or -1.
  */
 int
 stdio_fd(int fd, int flags)
