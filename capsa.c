@@ -24,12 +24,14 @@
 #include "guest/proto.h"
 #include "jail/jail.h"
 #include "virtio/blk.h"
+#include "virtio/console.h"
 #include "virtio/net.h"
 #include "virtio/virtio.h"
 #include "virtio/vsock.h"
 #include "vmm/broker.h"
 #include "vmm/loop.h"
 #include "vmm/disk.h"
+#include "vmm/klog.h"
 #include "vmm/options.h"
 #include "vmm/serial.h"
 #include "vmm/stdio.h"
@@ -60,7 +62,9 @@ struct session {
 	struct capsa_config cfg;
 	struct vm vm;
 	struct loop loop;
+	struct klog klog;		/* the guest kernel's, from either console */
 	struct serial serial;
+	struct console_dev *console;	/* hvc0, with --verbose */
 	struct vsock_dev *vsock;
 	struct vsock_exec *exec;	/* --control, or NULL */
 	struct net_dev *net;		/* --net, or NULL */
@@ -99,14 +103,18 @@ place_device(struct session *s, uint64_t *base, unsigned *irq)
 	s->ndevs++;
 }
 
-/* Every device placed is declared to the guest kernel, in order. */
+/*
+ * Every device placed is declared to the guest kernel, in order. Without
+ * --verbose the kernel prints only a panic, on the 8250; with it, its
+ * whole log goes to virtio-console's hvc0 (see virtio/console.c).
+ */
 static void
 build_cmdline(const struct session *s, char *buf, size_t len)
 {
 	int n = snprintf(buf, len,
-			 "console=ttyS0 8250.nr_uarts=1 reboot=k panic=-1 %s "
+			 "%s 8250.nr_uarts=1 reboot=k panic=-1 "
 			 "tsc=reliable no_timer_check nomodule rdinit=/init",
-			 s->cfg.verbose ? "loglevel=7" : "quiet loglevel=1");
+			 s->cfg.verbose ? "console=hvc0 loglevel=7" : "console=ttyS0 quiet loglevel=1");
 
 	for (unsigned i = 0; i < s->ndevs && n > 0 && (size_t)n < len; i++)
 		n += snprintf(buf + n, len - (size_t)n, " virtio_mmio.device=4K@%#llx:%u",
@@ -268,7 +276,8 @@ build_vm(struct session *s)
 	open_disks(s);
 	if (vm_create(&s->vm, s->cfg.memory_mib * MIB, s->cfg.cpus) < 0)
 		die("%s", s->vm.end_msg);
-	if (serial_init(&s->serial, &s->vm, s->cfg.verbose ? STDERR_FILENO : -1) < 0 ||
+	klog_init(&s->klog, &s->vm, s->cfg.verbose ? STDERR_FILENO : -1);
+	if (serial_init(&s->serial, &s->vm, &s->klog) < 0 ||
 	    i8042_init(&s->vm) < 0 || loop_init(&s->loop) < 0)
 		die("cannot set up devices: %s", strerror(errno));
 	place_device(s, &base, &irq);
@@ -278,6 +287,12 @@ build_vm(struct session *s)
 	open_sockets(s);
 	attach_disks(s);
 	setup_net(s);
+	if (s->cfg.verbose) {
+		place_device(s, &base, &irq);
+		s->console = console_create(&s->vm, base, irq, &s->klog);
+		if (!s->console)
+			die("cannot create the console device: %s", strerror(errno));
+	}
 	expose_stdio(s);
 	load_guest(s);
 	log_info("VM built: %u vCPU, %llu MiB (%.1f ms)", s->cfg.cpus,
@@ -504,7 +519,7 @@ dump_state(struct session *s)
 static int
 finish(struct session *s)
 {
-	char tail[SERIAL_TAIL], broken[128];
+	char tail[KLOG_TAIL], broken[128];
 	int why = atomic_load(&s->vm.end);
 
 	if (s->status < 0)
@@ -512,6 +527,8 @@ finish(struct session *s)
 	vsock_flush(s->vsock, FLUSH_MS);
 	if (s->net)
 		net_log_stats(s->net);
+	for (unsigned i = 0; i < s->vm.ncpus; i++)
+		log_info("vcpu%u: %llu exits", i, (unsigned long long)atomic_load(&s->vm.vcpus[i].exits));
 	if (s->status >= 0) {
 		log_info("command exited with status %d (%.1f ms)", s->status, now_ms() - s->t0);
 		return s->status;
@@ -525,9 +542,12 @@ finish(struct session *s)
 	else
 		log_warn("the guest stopped without reporting the command's exit status");
 	if (!s->cfg.verbose) {
-		serial_tail(&s->serial, tail, sizeof(tail));
+		klog_tail(&s->klog, tail, sizeof(tail));
 		if (tail[0])
 			fprintf(stderr, "capsa: last guest kernel messages (--verbose shows all):\n%s", tail);
+	} else if (!console_up(s->console)) {
+		log_warn("the guest kernel stopped before its console came up (without --verbose "
+			 "capsa shows its last message)");
 	}
 	return EXIT_CAPSA;
 }

@@ -375,13 +375,6 @@ kick(struct ev *ev, uint32_t events)
 	vsock_unlock(d);
 }
 
-static void
-vsock_notify(struct virtio_dev *vdev, unsigned q)
-{
-	(void)vdev;
-	(void)q;
-}
-
 /*
  * The driver reset the device: every connection is gone (5.10.6.6). This
  * runs on a vCPU thread, but connections belong to the loop thread (their
@@ -456,7 +449,6 @@ static const struct virtio_ops vsock_ops = {
 	.features = 0,
 	.nqueues = 3,
 	.config = vsock_config,
-	.notify = vsock_notify,
 	.reset = vsock_reset,
 	.dump = vsock_dump,
 };
