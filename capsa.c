@@ -20,7 +20,7 @@
 
 #include "boot/boot.h"
 #include "boot/payload.h"
-#include "exec/client.h"
+#include "vmm/exec_client.h"
 #include "guest/proto.h"
 #include "jail/jail.h"
 #include "virtio/blk.h"

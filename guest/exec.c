@@ -12,7 +12,7 @@
  *   exec server   accepts connections from the host (CID 2 only) and forks
  *                 one mux per connection; on SIGTERM (the main command
  *                 ended) it ends every mux and then itself.
- *   mux           speaks the protocol of exec/wire.h with the client: the
+ *   mux           speaks the protocol of exec_wire.h with the client: the
  *                 handshake, START, then frames both ways, never blocking
  *                 on any fd; stdin, stdout and stderr cross to the relay
  *                 over socketpairs, signals and window sizes as the main

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "../exec/wire.h"
+#include "exec_wire.h"
 
 #define STOP_WAIT_MS 1000	/* how long the sandbox's end waits for the execs */
 #define MIN(a, b) ((a) < (b) ? (a) : (b))

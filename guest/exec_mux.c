@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * exec_mux.c - one exec's mux: the protocol of exec/wire.h with its client
+ * exec_mux.c - one exec's mux: the protocol of exec_wire.h with its client
  * (see the Theory of Operation in exec.c).
  *
  * Nothing here blocks: the client's frames are read whenever they come, so

@@ -12,7 +12,7 @@
  * the control stream carries struct capsa_msg records both ways. With
  * RUN_EXEC the init also listens on PORT_EXEC before it reports MSG_READY,
  * and serves each connection capsa makes there as one `capsa exec`
- * (guest/exec.c; the protocol is exec/wire.h's).
+ * (guest/exec.c; the protocol is exec_wire.h's).
  */
 #ifndef CAPSA_PROTO_H
 #define CAPSA_PROTO_H

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * fuzz_control.c - the `capsa exec` protocol's parsers (exec/wire.c), as
+ * fuzz_control.c - the `capsa exec` protocol's parsers (guest/exec_wire.c), as
  * the guest's exec service and the client run them on what a peer sends.
  *
  * Input: one byte of mode (bit 0: frames a client sends, else a server's;
@@ -10,12 +10,12 @@
  * whole stream as one) goes through wire_parse_start(), whose argv and
  * environment must be NULL-terminated lists of strings inside the payload.
  *
- * fuzz-sources: exec/wire.c
+ * fuzz-sources: guest/exec_wire.c
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "exec/wire.h"
+#include "guest/exec_wire.h"
 
 #define REQUIRE(c) do { if (!(c)) __builtin_trap(); } while (0)
 

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * t_wire.c - the `capsa exec` protocol (exec/wire.c): frames cut from a
+ * t_wire.c - the `capsa exec` protocol (guest/exec_wire.c): frames cut from a
  * byte stream however it arrives, each type's bounds, START records one by
  * one, and what the client builds parsing back to the same command.
  */
 #include "tap.h"
-#include "exec/wire.h"
+#include "guest/exec_wire.h"
 #include "vmm/util.h"
 
 /* Feed @n bytes to a fresh client-side stream in pieces of @step; count frames. */

@@ -24,10 +24,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "client.h"
-#include "wire.h"
-#include "../vmm/term.h"
-#include "../vmm/util.h"
+#include "exec_client.h"
+#include "../guest/exec_wire.h"
+#include "term.h"
+#include "util.h"
 
 #define HELLO_WAIT_MS 30000	/* the sandbox may still be booting */
 

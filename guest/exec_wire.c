@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wire.h"
+#include "exec_wire.h"
 
 /**
  * wire_u32() - a little-endian u32 from @p.

@@ -5,7 +5,7 @@
 #ifndef CAPSA_CLIENT_H
 #define CAPSA_CLIENT_H
 
-#include "../vmm/options.h"
+#include "options.h"
 
 int exec_main(const struct capsa_config *cfg);
 
