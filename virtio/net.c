@@ -4,28 +4,50 @@
  * and one transmit queue, mergeable receive buffers, and checksum and TCP
  * segmentation offloads when the tap can do them.
  *
+ * Theory of operation:
+ *
+ *   vCPU --QueueNotify--> ioeventfd --+
+ *   tap readable / writable ----------+--> the device's epoll --> its thread
+ *   thread: lock; rounds of (up to TX_BATCH frames out, RX_BATCH in), an
+ *           interrupt decision after each round; unlock
+ *
  * Frames cross the tap with the same 12-byte header virtio-net uses
- * (struct virtio_net_hdr_v1), so offloads pass straight through: the guest
- * hands partially checksummed 64 KiB TSO frames to the host stack, and the
- * tap hands such frames back once TUNSETOFFLOAD says the guest takes them.
+ * (struct virtio_net_hdr_v1), so offloads pass straight through, and each
+ * frame is copied once, by the host kernel, straight between the tap and
+ * guest memory: writev from the transmit chain, readv into receive chains.
+ *
+ * Each device is served by a thread of its own, started on its first
+ * event (that is, after capsa jailed itself, like blk's workers), so no
+ * other device, the guest's output or the signals wait behind a frame,
+ * and a frame waits behind none of them. The device lock guards the rings
+ * and the device's state, but is not held across the tap's syscalls: the
+ * vCPU that reads InterruptStatus never waits for the host's network
+ * stack. A reset waits for the tap I/O in flight, whose buffers belong to
+ * the driver being reset, and bumps the generation, so that what the I/O
+ * returns is dropped rather than pushed onto the new rings.
  *
  * Transmit: each chain is one header and one frame. The header is copied
- * out and checked (net_tx_check(), in net_frame.c), then the frame goes to the tap with
- * one writev straight from guest memory. A malformed frame is dropped and
- * counted; the chain goes back to the driver either way.
+ * out and checked (net_tx_check(), in net_frame.c), then the frame goes to
+ * the tap with one writev from guest memory. A malformed frame is dropped
+ * and counted; the chain goes back to the driver either way. Chains are
+ * taken TX_BATCH at a time; when the tap would block, the rest wait for
+ * EPOLLOUT, with the driver's kicks off.
  *
- * Receive: one frame at a time is read from the tap into rx_buf, checked
- * (net_rx_check()), and copied into as many receive chains as it needs
- * (one, without VIRTIO_NET_F_MRG_RXBUF). The chains of one frame are
- * published together. When the driver has posted too few buffers, the
- * frame waits and the tap is not read again until the driver kicks the
- * receive queue: the host's queue, not capsa's memory, absorbs the burst.
- * A frame that cannot fit even in every chain the device could hold is
- * dropped and counted, and its chains are returned empty.
+ * Receive: the device takes receive chains from the ring and holds them
+ * until they can take the largest frame the tap may hand over (one chain,
+ * without VIRTIO_NET_F_MRG_RXBUF), then reads the next frame into them; the
+ * header is copied out and checked (net_rx_check()), and the chains the
+ * frame filled are published together; the rest stay for the next frame.
+ * A frame the driver cannot take is dropped and counted, and its chains are
+ * used again. While the driver has posted less than a largest frame needs,
+ * a frame is read into rx_buf instead and copied into as many chains as it
+ * needs; it waits there, and the tap is not read again, until the driver
+ * posts enough: the host's queue, not capsa's memory, absorbs the burst.
  *
- * All of it runs on the event loop thread under the device lock. A ring
- * the driver broke (a bad chain) makes the device NEEDS_RESET; nothing the
- * guest or the tap sends can stop capsa.
+ * Kicks are off while the thread serves a queue anyway (each is a VM exit)
+ * and interrupts go out once a round, when the driver asked for one
+ * (EVENT_IDX). A ring the driver broke (a bad chain) makes the device
+ * NEEDS_RESET; nothing the guest or the tap sends can stop capsa.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -44,8 +66,10 @@
 
 enum { RXQ, TXQ };
 
-#define RX_BUDGET	64	/* frames per event, so the loop stays fair */
-#define TX_BUDGET	256
+#define TX_BATCH	16	/* transmit chains taken at a time */
+#define RX_BATCH	16	/* frames received in a round */
+#define ROUNDS		16	/* rounds in a wake-up, then the thread requeues itself */
+#define RX_NEED		(NET_HDR_LEN + NET_MAX_FRAME)	/* room for any frame */
 
 #define F(bit)		(1ULL << VIRTIO_NET_F_##bit)
 /* EVENT_IDX: the driver asks for an interrupt per batch, not per chain. */
@@ -53,33 +77,50 @@ enum { RXQ, TXQ };
 #define NET_OFFLOADS	(F(CSUM) | F(HOST_TSO4) | F(HOST_TSO6) | F(HOST_ECN) | \
 			 F(GUEST_CSUM) | F(GUEST_TSO4) | F(GUEST_TSO6) | F(GUEST_ECN))
 
+/*
+ * Receive chains taken from the ring, oldest first: chain i is head[i],
+ * its writable buffers are the next iovs[i] entries of iov[], trimmed to
+ * len[i] <= RX_NEED bytes. At most the queue's size of chains; chains are
+ * only added while iov[] has room for a whole one (VQ_MAX_SIZE buffers).
+ */
+struct rx_pool {
+	unsigned n, niov;
+	uint64_t cap;			/* sum of len[] */
+	uint16_t head[VQ_MAX_SIZE];
+	uint16_t iovs[VQ_MAX_SIZE];
+	uint32_t len[VQ_MAX_SIZE];
+	struct iovec iov[2 * VQ_MAX_SIZE];
+};
+
 struct net_dev {
 	struct virtio_dev vdev;		/* first: the transport's view */
-	struct loop *loop;
-	struct ev kick_ev[2], tap_ev;
+	struct loop *loop;		/* capsa's: starts the thread */
+	struct loop own;		/* the device's: kicks and the tap */
+	struct ev start_ev, kick_ev[2], tap_ev;
+	pthread_cond_t idle;		/* no tap I/O in flight any more */
+	bool busy;			/* tap I/O on chains, without the lock */
+	unsigned gen;			/* bumped by reset: older I/O is dropped */
 	int tap_fd;
 	bool tap_dead;			/* reading it failed for good */
 	bool offload;			/* the tap takes TUNSETOFFLOAD */
 	unsigned tun_offloads;		/* TUN_F_* set on the tap now */
 	struct virtio_net_config config;
-	/* host -> guest: a frame from the tap, on its way into receive chains */
-	size_t rx_len;			/* header + frame bytes in rx_buf; 0: none */
-	size_t rx_off;			/* bytes of it already copied */
-	unsigned rx_held;		/* chains it fills so far */
-	bool rx_stalled;		/* it waits for the driver to post buffers */
-	uint16_t rx_head[VQ_MAX_SIZE];
-	uint32_t rx_written[VQ_MAX_SIZE];
-	struct vq_chain rx_first;	/* the chain with the header (num_buffers) */
+	/* what the thread's handlers saw, for serve() (the thread's own) */
+	uint64_t woke_kicks[2];
+	uint32_t woke_tap;
+	/* host -> guest */
+	struct rx_pool pool;
+	bool rx_stalled;		/* waits for the driver to post buffers */
+	size_t rx_len;			/* a frame in rx_buf waiting for them; 0: none */
 	/* guest -> host */
-	bool tx_blocked;		/* tx_chain waits for the tap to take it */
-	struct vq_chain tx_chain;
+	unsigned tx_n, tx_done;		/* chains in tx[], chains of them sent */
+	bool tx_blocked;		/* tx[tx_done] waits for the tap to take it */
+	struct vq_chain tx[TX_BATCH];
 	struct vq_chain scratch;
 	bool rx_used, tx_used;		/* chains returned since the last interrupt */
 	struct net_stats st;
-	uint8_t rx_buf[NET_HDR_LEN + NET_MAX_FRAME + 1];	/* +1: too long shows */
+	uint8_t rx_buf[RX_NEED + 1];	/* +1: too long shows */
 };
-
-static void interrupt(struct net_dev *d);
 
 static bool
 has(uint64_t features, unsigned bit)
@@ -87,31 +128,37 @@ has(uint64_t features, unsigned bit)
 	return features & (1ULL << bit);
 }
 
-/* ---- transmit ------------------------------------------------------------ */
-
-/* The bytes of @iov from @off on, as a new iovec in @out; its length. */
+/*
+ * Tap I/O without the lock: begin_io() before, end_io() after, which
+ * says whether the results still belong to the device's rings.
+ */
 static unsigned
-iov_tail(const struct iovec *iov, unsigned n, size_t off, struct iovec *out)
+begin_io(struct net_dev *d)
 {
-	unsigned k = 0;
-
-	for (unsigned i = 0; i < n; i++) {
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		out[k].iov_base = (uint8_t *)iov[i].iov_base + off;
-		out[k++].iov_len = iov[i].iov_len - off;
-		off = 0;
-	}
-	return k;
+	d->busy = true;
+	pthread_mutex_unlock(&d->vdev.lock);
+	return d->gen;
 }
 
-/* Write tx_chain's frame to the tap. Return: 0, -EINVAL (drop), -EAGAIN. */
-static int
-tx_write(struct net_dev *d)
+static bool
+end_io(struct net_dev *d, unsigned gen, unsigned q)
 {
-	const struct vq_chain *c = &d->tx_chain;
+	pthread_mutex_lock(&d->vdev.lock);
+	d->busy = false;
+	pthread_cond_broadcast(&d->idle);
+	return gen == d->gen && virtio_live(&d->vdev) && d->vdev.vq[q].ready;
+}
+
+/* ---- transmit ------------------------------------------------------------ */
+
+/*
+ * Write a transmit chain's frame to the tap.
+ * Return: 0 (sent), -EIO (the tap refused it), -EINVAL (malformed: drop),
+ * -EAGAIN (the tap is full).
+ */
+static int
+tx_write(int fd, const struct vq_chain *c, uint64_t features)
+{
 	struct iovec iov[VQ_MAX_SIZE + 1];
 	struct virtio_net_hdr_v1 h;
 	ssize_t w;
@@ -119,78 +166,329 @@ tx_write(struct net_dev *d)
 	if (c->n_in || c->out_len < NET_HDR_LEN)
 		return -EINVAL;
 	iov_to_buf(c->iov, c->n_out, 0, &h, NET_HDR_LEN);
-	if (net_tx_check(&h, c->out_len - NET_HDR_LEN, d->vdev.driver_features) < 0)
+	if (net_tx_check(&h, c->out_len - NET_HDR_LEN, features) < 0)
 		return -EINVAL;
 	/* The checked copy of the header goes out, not what the guest may change. */
 	iov[0] = (struct iovec){ &h, NET_HDR_LEN };
-	w = writev(d->tap_fd, iov, 1 + (int)iov_tail(c->iov, c->n_out, NET_HDR_LEN, iov + 1));
-	if (w < 0 && (errno == EAGAIN || errno == EINTR))
+	do {
+		w = writev(fd, iov, 1 + (int)iov_slice(c->iov, c->n_out, NET_HDR_LEN, SIZE_MAX,
+						       iov + 1));
+	} while (w < 0 && errno == EINTR);
+	if (w < 0 && errno == EAGAIN)
 		return -EAGAIN;
-	if (w < 0) {
-		d->st.tx_errors++;
-	} else {
-		d->st.tx_frames++;
-		d->st.tx_bytes += c->out_len - NET_HDR_LEN;
+	return w < 0 ? -EIO : 0;
+}
+
+/* Return sent chains tx[from, to) to the driver and count them. */
+static void
+tx_complete(struct net_dev *d, const int *res, unsigned from, unsigned to)
+{
+	struct virtq *q = &d->vdev.vq[TXQ];
+
+	for (unsigned i = from; i < to; i++) {
+		if (res[i] == 0) {
+			d->st.tx_frames++;
+			d->st.tx_bytes += d->tx[i].out_len - NET_HDR_LEN;
+		}
+		d->st.tx_dropped += res[i] == -EINVAL;
+		d->st.tx_errors += res[i] == -EIO;
+		vq_put(q, d->tx[i].head, 0);
+	}
+	vq_publish(q);
+	d->tx_used |= to > from;
+}
+
+/* Send what tx[] holds, until the tap would block. Return: chains sent. */
+static int
+tx_flush(struct net_dev *d)
+{
+	uint64_t features = d->vdev.driver_features;
+	unsigned from = d->tx_done, i = from, gen = begin_io(d);
+	int res[TX_BATCH];
+
+	for (; i < d->tx_n; i++) {
+		res[i] = tx_write(d->tap_fd, &d->tx[i], features);
+		if (res[i] == -EAGAIN)
+			break;
+	}
+	if (!end_io(d, gen, TXQ)) {
+		d->tx_n = d->tx_done = 0;
+		return 0;
+	}
+	tx_complete(d, res, from, i);
+	d->tx_blocked = i < d->tx_n;
+	d->tx_done = i;
+	if (!d->tx_blocked)
+		d->tx_n = d->tx_done = 0;
+	return (int)(i - from);
+}
+
+/* Take up to TX_BATCH chains and send them. Return: chains sent, or -EINVAL. */
+static int
+tx_round(struct net_dev *d)
+{
+	struct virtq *q = &d->vdev.vq[TXQ];
+	int n = 0;
+
+	if (!q->ready || d->tx_blocked)
+		return 0;
+	/* A batch the tap blocked goes out whole before the next one is taken. */
+	while (d->tx_done == 0 && d->tx_n < TX_BATCH &&
+	       (n = vq_pop(q, d->vdev.mem, &d->tx[d->tx_n])) > 0)
+		d->tx_n++;
+	if (n < 0) {
+		virtio_fail(&d->vdev, "malformed transmit descriptor chain");
+		return -EINVAL;
+	}
+	return d->tx_n ? tx_flush(d) : 0;
+}
+
+/* ---- receive: the chains held ------------------------------------------- */
+
+/* Enough chains held to read a frame into: room for any frame, or one chain. */
+static bool
+pool_ready(const struct net_dev *d)
+{
+	const struct rx_pool *p = &d->pool;
+
+	if (!has(d->vdev.driver_features, VIRTIO_NET_F_MRG_RXBUF))
+		return p->n > 0;
+	return p->cap >= RX_NEED;
+}
+
+/* No more chains may be held: a frame larger than them can never fit. */
+static bool
+pool_full(const struct net_dev *d)
+{
+	const struct rx_pool *p = &d->pool;
+
+	if (!has(d->vdev.driver_features, VIRTIO_NET_F_MRG_RXBUF))
+		return p->n > 0;
+	return p->n >= d->vdev.vq[RXQ].size || p->niov > VQ_MAX_SIZE;
+}
+
+/*
+ * Take receive chains until the pool is ready or full. A usable chain is
+ * writable only and has room for a header (5.1.6.3.1); unusable ones go
+ * back empty, counted.
+ * Return: 0, or -EINVAL when the ring is malformed.
+ */
+static int
+pool_fill(struct net_dev *d)
+{
+	struct virtq *q = &d->vdev.vq[RXQ];
+	struct rx_pool *p = &d->pool;
+	struct vq_chain *c = &d->scratch;
+	int n;
+
+	while (!pool_ready(d) && !pool_full(d)) {
+		n = vq_pop(q, d->vdev.mem, c);
+		if (n <= 0)
+			return n;
+		if (c->n_out || c->in_len < NET_HDR_LEN) {
+			vq_push(q, c->head, 0);
+			d->rx_used = true;
+			d->st.bad_buffers++;
+			continue;
+		}
+		p->head[p->n] = c->head;
+		p->iovs[p->n] = (uint16_t)iov_slice(c->iov, c->n_in, 0, RX_NEED, p->iov + p->niov);
+		p->len[p->n] = (uint32_t)MIN(c->in_len, RX_NEED);
+		p->niov += p->iovs[p->n];
+		p->cap += p->len[p->n++];
 	}
 	return 0;
 }
 
-/* Send tx_chain and return it. Return: false when the tap would block. */
-static bool
-tx_send(struct net_dev *d)
+/* The first @m chains are the driver's again: drop them from the pool. */
+static void
+pool_consume(struct rx_pool *p, unsigned m)
 {
-	int e = tx_write(d);
+	unsigned iovs = 0;
 
-	d->tx_blocked = e == -EAGAIN;
-	if (d->tx_blocked)
-		return false;
-	if (e == -EINVAL)
-		d->st.tx_dropped++;
-	vq_push(&d->vdev.vq[TXQ], d->tx_chain.head, 0);
-	d->tx_used = true;
-	return true;
+	for (unsigned i = 0; i < m; i++) {
+		iovs += p->iovs[i];
+		p->cap -= p->len[i];
+	}
+	p->n -= m;
+	p->niov -= iovs;
+	memmove(p->head, p->head + m, p->n * sizeof(p->head[0]));
+	memmove(p->iovs, p->iovs + m, p->n * sizeof(p->iovs[0]));
+	memmove(p->len, p->len + m, p->n * sizeof(p->len[0]));
+	memmove(p->iov, p->iov + iovs, p->niov * sizeof(p->iov[0]));
 }
 
-/* Kick queue @q ourselves: there is more to do after the other events. */
-static void
-requeue(struct net_dev *d, unsigned q)
+/* Copy @len bytes of @buf into the pool's chains, in order. Return: bytes copied. */
+static size_t
+pool_copy(struct rx_pool *p, const uint8_t *buf, size_t len)
 {
-	uint64_t one = 1;
+	size_t done = 0;
 
-	(void)!write(d->vdev.vq[q].kick_fd, &one, sizeof(one));
+	for (unsigned i = 0, iov = 0; i < p->n && done < len; iov += p->iovs[i++])
+		done += iov_from_buf(p->iov + iov, p->iovs[i], 0, buf + done, len - done);
+	return done;
+}
+
+/* ---- receive: frames ----------------------------------------------------- */
+
+/*
+ * The pool's chains hold a frame of @n bytes (header included): check its
+ * header and hand the chains it filled to the driver, all at once. A frame
+ * that is malformed, asks for an offload the driver lacks, or was longer
+ * than the chains is dropped; its chains stay in the pool.
+ */
+static void
+rx_deliver(struct net_dev *d, size_t n)
+{
+	struct virtq *q = &d->vdev.vq[RXQ];
+	struct rx_pool *p = &d->pool;
+	struct virtio_net_hdr_v1 h;
+	size_t left = n;
+	unsigned m = 0;
+
+	/* Chain 0 has room for a header: pool_fill() saw to it. */
+	if (n < NET_HDR_LEN || n > p->cap ||
+	    iov_to_buf(p->iov, p->iovs[0], 0, &h, NET_HDR_LEN) != NET_HDR_LEN ||
+	    net_rx_check(&h, n - NET_HDR_LEN, d->vdev.driver_features) < 0) {
+		d->st.rx_dropped++;
+		return;
+	}
+	for (; left; m++) {
+		uint32_t l = (uint32_t)MIN(left, p->len[m]);
+
+		vq_put(q, p->head[m], l);
+		left -= l;
+	}
+	h.num_buffers = (uint16_t)m;
+	iov_from_buf(p->iov, p->iovs[0], 0, &h, NET_HDR_LEN);
+	vq_publish(q);
+	pool_consume(p, m);
+	d->st.rx_frames++;
+	d->st.rx_bytes += n - NET_HDR_LEN;
+	d->rx_used = true;
+}
+
+/* A read from the tap failed: EAGAIN is the end of its frames for now. */
+static void
+rx_failed(struct net_dev *d, int err)
+{
+	if (err == EAGAIN || err == EINTR)
+		return;
+	log_warn("virtio-net: reading the tap failed: %s; the guest receives no more",
+		 strerror(err));
+	d->tap_dead = true;
 }
 
 /*
- * Send what the driver queued. Its kicks are off meanwhile (each is a VM
- * exit), and back on once the queue is empty; a chain that raced with
- * that, or a full budget, is served on a kick of our own.
+ * Read the next frame straight into the pool's chains, with one byte of
+ * our own after them that shows a frame longer than they are (a tap
+ * returns its full length, a socket what fit).
+ * Return: 1 when a frame was delivered or dropped, 0 when there is none.
  */
-static void
-process_tx(struct net_dev *d)
+static int
+rx_direct(struct net_dev *d)
 {
-	struct virtq *q = &d->vdev.vq[TXQ];
-	unsigned budget = TX_BUDGET;
-	int n = 0;
+	struct iovec iov[2 * VQ_MAX_SIZE + 1];
+	uint8_t guard;
+	unsigned n = d->pool.niov, gen;
+	ssize_t r;
+	int err;
 
-	if (!q->ready || (d->tx_blocked && !tx_send(d)))
-		return;
-	vq_notify(q, false);
-	while (budget && (n = vq_pop(q, d->vdev.mem, &d->tx_chain)) > 0) {
-		if (!tx_send(d))
-			return;		/* EPOLLOUT resumes; kicks stay off */
-		budget--;
+	memcpy(iov, d->pool.iov, n * sizeof(iov[0]));
+	iov[n] = (struct iovec){ &guard, 1 };
+	gen = begin_io(d);
+	r = readv(d->tap_fd, iov, (int)n + 1);
+	err = errno;
+	if (!end_io(d, gen, RXQ))
+		return 0;
+	if (r < 0) {
+		rx_failed(d, err);
+		return 0;
 	}
-	if (n < 0) {
-		virtio_fail(&d->vdev, "malformed transmit descriptor chain");
-		return;
-	}
-	if (budget)
-		vq_notify(q, true);
-	if (!budget || vq_has_avail(q))
-		requeue(d, TXQ);
+	rx_deliver(d, (size_t)r);
+	return 1;
 }
 
-/* ---- receive ------------------------------------------------------------- */
+/*
+ * Too few buffers for a largest frame: read one into rx_buf, to wait
+ * there for them. Return: as rx_direct().
+ */
+static int
+rx_bounce(struct net_dev *d)
+{
+	unsigned gen = begin_io(d);
+	ssize_t r = read(d->tap_fd, d->rx_buf, sizeof(d->rx_buf));
+	int err = errno;
+
+	if (!end_io(d, gen, RXQ))
+		return 0;
+	if (r < 0) {
+		rx_failed(d, err);
+		return 0;
+	}
+	/* Longer than any frame, or shorter than a header: nothing to wait for. */
+	if ((size_t)r < NET_HDR_LEN || (size_t)r > RX_NEED)
+		d->st.rx_dropped++;
+	else
+		d->rx_len = (size_t)r;
+	return 1;
+}
+
+/*
+ * Copy the frame in rx_buf into the pool once it fits; one that can never
+ * fit (the pool is full) is dropped.
+ * Return: 1 when it is delivered or dropped, 0 when it waits for buffers.
+ */
+static int
+rx_place(struct net_dev *d)
+{
+	struct rx_pool *p = &d->pool;
+	size_t n = d->rx_len;
+
+	if (p->cap < n && !pool_full(d))
+		return 0;
+	if (p->cap < n || pool_copy(p, d->rx_buf, n) != n)
+		d->st.rx_dropped++;
+	else
+		rx_deliver(d, n);
+	d->st.rx_bounced++;
+	d->rx_len = 0;
+	return 1;
+}
+
+static bool
+rx_live(const struct net_dev *d)
+{
+	return virtio_live(&d->vdev) && d->vdev.vq[RXQ].ready && !d->tap_dead;
+}
+
+/*
+ * Move up to RX_BATCH frames from the tap to the guest.
+ * Return: frames moved (delivered or dropped), or -EINVAL.
+ */
+static int
+rx_round(struct net_dev *d)
+{
+	int moved = 0, r = 1;
+
+	while (moved < RX_BATCH && r > 0 && rx_live(d)) {
+		if (pool_fill(d) < 0) {
+			virtio_fail(&d->vdev, "malformed receive descriptor chain");
+			return -EINVAL;
+		}
+		if (d->rx_len)
+			r = rx_place(d);
+		else if (pool_ready(d))
+			r = rx_direct(d);
+		else
+			r = rx_bounce(d);
+		moved += r && !d->rx_len;
+	}
+	d->rx_stalled = d->rx_len != 0;
+	return moved;
+}
+
+/* ---- serving the queues -------------------------------------------------- */
 
 /* Offload what the guest takes, so the tap hands over only frames it can. */
 static void
@@ -219,169 +517,45 @@ set_offloads(struct net_dev *d)
 	d->tun_offloads = want;
 }
 
-/* Read the next acceptable frame into rx_buf. Return: whether there is one. */
+/* One interrupt for what both queues returned, if the driver asked for it. */
+static void
+interrupt(struct net_dev *d)
+{
+	struct virtq *rq = &d->vdev.vq[RXQ], *tq = &d->vdev.vq[TXQ];
+	bool need = (d->rx_used && rq->ready && vq_wants_interrupt(rq)) ||
+		    (d->tx_used && tq->ready && vq_wants_interrupt(tq));
+
+	d->rx_used = d->tx_used = false;
+	if (need) {
+		d->st.interrupts++;
+		virtio_interrupt(&d->vdev, VIRTIO_INT_USED);
+	}
+}
+
+/*
+ * Nothing more to do for now: ask for the kicks that matter, the transmit
+ * queue's unless a frame waits for the tap, the receive queue's only when
+ * a frame waits for buffers.
+ * Return: whether chains came while the kicks were off (no kick for them).
+ */
 static bool
-rx_read(struct net_dev *d)
+settle(struct net_dev *d)
 {
-	struct virtio_net_hdr_v1 h;
-	ssize_t n;
+	struct virtq *tq = &d->vdev.vq[TXQ], *rq = &d->vdev.vq[RXQ];
+	bool more = false;
 
-	while (!d->tap_dead) {
-		n = read(d->tap_fd, d->rx_buf, sizeof(d->rx_buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return false;
-		if (n < 0) {
-			log_warn("virtio-net: reading the tap failed: %s; the guest receives no more",
-				 strerror(errno));
-			d->tap_dead = true;
-			return false;
-		}
-		memcpy(&h, d->rx_buf, MIN((size_t)n, NET_HDR_LEN));
-		if ((size_t)n < NET_HDR_LEN ||
-		    net_rx_check(&h, (size_t)n - NET_HDR_LEN, d->vdev.driver_features) < 0) {
-			d->st.rx_dropped++;
-			continue;
-		}
-		memcpy(d->rx_buf, &h, NET_HDR_LEN);
-		d->rx_len = (size_t)n;
-		d->rx_off = 0;
-		return true;
+	if (tq->ready && !d->tx_blocked) {
+		vq_notify(tq, true);
+		more = vq_has_avail(tq);
 	}
-	return false;
-}
-
-static void
-rx_done(struct net_dev *d)
-{
-	d->rx_len = d->rx_off = 0;
-	d->rx_held = 0;
-	d->rx_used = true;
-}
-
-/* Hand the frame's chains to the driver, all at once. */
-static void
-rx_publish(struct net_dev *d)
-{
-	struct virtq *q = &d->vdev.vq[RXQ];
-	uint16_t nbuf = (uint16_t)d->rx_held;
-
-	iov_from_buf(d->rx_first.iov, d->rx_first.n_in,
-		     offsetof(struct virtio_net_hdr_v1, num_buffers), &nbuf, sizeof(nbuf));
-	for (unsigned i = 0; i < d->rx_held; i++)
-		vq_put(q, d->rx_head[i], d->rx_written[i]);
-	vq_publish(q);
-	d->st.rx_frames++;
-	d->st.rx_bytes += d->rx_len - NET_HDR_LEN;
-	rx_done(d);
-}
-
-/* Larger than every chain the device could hold: return them empty. */
-static void
-rx_drop(struct net_dev *d)
-{
-	struct virtq *q = &d->vdev.vq[RXQ];
-
-	for (unsigned i = 0; i < d->rx_held; i++)
-		vq_put(q, d->rx_head[i], 0);
-	vq_publish(q);
-	d->st.rx_dropped++;
-	rx_done(d);
-}
-
-/*
- * Take the next usable receive chain: writable only and room for at least
- * a header (5.1.6.3.1). Unusable ones go back empty, counted.
- * Return: 1, 0 when the ring is empty, -EINVAL when it is malformed.
- */
-static int
-rx_chain(struct net_dev *d, struct vq_chain *c)
-{
-	struct virtq *q = &d->vdev.vq[RXQ];
-	int n;
-
-	while ((n = vq_pop(q, d->vdev.mem, c)) > 0) {
-		if (!c->n_out && c->in_len >= NET_HDR_LEN)
-			return 1;
-		vq_push(q, c->head, 0);
-		d->rx_used = true;
-		d->st.bad_buffers++;
+	if (rq->ready) {
+		vq_notify(rq, d->rx_stalled);
+		more |= d->rx_stalled && vq_has_avail(rq);
 	}
-	return n < 0 ? -EINVAL : 0;
+	return more;
 }
 
-/*
- * Copy the pending frame on into receive chains.
- * Return: 1 when it is delivered or dropped, 0 when it waits for buffers,
- * -EINVAL when the ring is malformed.
- */
-static int
-rx_fill(struct net_dev *d)
-{
-	struct virtq *q = &d->vdev.vq[RXQ];
-	bool mrg = has(d->vdev.driver_features, VIRTIO_NET_F_MRG_RXBUF);
-	unsigned max = mrg ? MIN(q->size, VQ_MAX_SIZE) : 1;
-
-	while (d->rx_off < d->rx_len) {
-		struct vq_chain *c = d->rx_held ? &d->scratch : &d->rx_first;
-		size_t n;
-		int r;
-
-		if (d->rx_held == max) {
-			rx_drop(d);
-			return 1;
-		}
-		r = rx_chain(d, c);
-		if (r <= 0)
-			return r;
-		n = iov_from_buf(c->iov, c->n_in, 0, d->rx_buf + d->rx_off, d->rx_len - d->rx_off);
-		d->rx_head[d->rx_held] = c->head;
-		d->rx_written[d->rx_held++] = (uint32_t)n;
-		d->rx_off += n;
-	}
-	rx_publish(d);
-	return 1;
-}
-
-/*
- * Move frames from the tap to the guest. The driver's kicks only matter
- * to a frame waiting for buffers, so they are on only then; buffers that
- * raced with turning them on are looked at on a kick of our own.
- */
-static void
-process_rx(struct net_dev *d)
-{
-	struct virtq *q = &d->vdev.vq[RXQ];
-	int r = 1;
-
-	if (!q->ready)
-		return;
-	set_offloads(d);
-	for (unsigned i = 0; i < RX_BUDGET && r > 0; i++) {
-		if (!d->rx_len && !rx_read(d))
-			break;
-		r = rx_fill(d);
-		/* Now, not after the batch: the guest works while we copy. */
-		interrupt(d);
-	}
-	if (r < 0) {
-		virtio_fail(&d->vdev, "malformed receive descriptor chain");
-		return;
-	}
-	d->rx_stalled = r == 0;
-	vq_notify(q, d->rx_stalled);
-	if (d->rx_stalled && vq_has_avail(q))
-		requeue(d, RXQ);
-}
-
-/* ---- the event loop side ------------------------------------------------- */
-
-/*
- * Read the tap only while a frame could go somewhere: the device runs, the
- * receive queue is up and no frame is waiting for buffers. Wait for the
- * tap to take data only while a frame is blocked.
- */
+/* Read the tap only while a frame could go somewhere; wait to write only when blocked. */
 static void
 update_poll(struct net_dev *d)
 {
@@ -391,54 +565,122 @@ update_poll(struct net_dev *d)
 		events |= EPOLLIN;
 	if (virtio_live(&d->vdev) && d->tx_blocked)
 		events |= EPOLLOUT;
-	loop_set(d->loop, &d->tap_ev, events);
+	loop_set(&d->own, &d->tap_ev, events);
 }
 
+/* Kick queue @q ourselves: there is more to do after a look at the fds. */
 static void
-interrupt(struct net_dev *d)
+requeue(struct net_dev *d, unsigned q)
 {
-	bool need = (d->rx_used && vq_wants_interrupt(&d->vdev.vq[RXQ])) ||
-		    (d->tx_used && vq_wants_interrupt(&d->vdev.vq[TXQ]));
+	uint64_t one = 1;
 
-	d->rx_used = d->tx_used = false;
-	if (need) {
-		d->st.interrupts++;
-		virtio_interrupt(&d->vdev, VIRTIO_INT_USED);
-	}
+	(void)!write(d->vdev.vq[q].kick_fd, &one, sizeof(one));
 }
 
+/* Serve both queues until there is nothing left to do; with the lock held. */
 static void
-kick(struct ev *ev, uint32_t events)
+serve(struct net_dev *d)
+{
+	if (d->vdev.vq[TXQ].ready)
+		vq_notify(&d->vdev.vq[TXQ], false);
+	if (d->vdev.vq[RXQ].ready)
+		set_offloads(d);
+	for (unsigned round = 0; round < ROUNDS; round++) {
+		int t = tx_round(d), r = rx_round(d);
+
+		interrupt(d);
+		if (t < 0 || r < 0 || !virtio_live(&d->vdev))
+			return;
+		if (!t && !r && !settle(d))
+			return;
+	}
+	requeue(d, TXQ);
+}
+
+/* ---- the device's thread ------------------------------------------------- */
+
+static void
+on_kick(struct ev *ev, uint32_t events)
 {
 	struct net_dev *d = ev->opaque;
 	uint64_t n = 0;
 
 	(void)events;
 	(void)!read(ev->fd, &n, sizeof(n));
-	pthread_mutex_lock(&d->vdev.lock);
-	d->st.kicks[ev == &d->kick_ev[TXQ]] += n;
-	if (virtio_live(&d->vdev) && ev == &d->kick_ev[TXQ])
-		process_tx(d);
-	else if (virtio_live(&d->vdev))
-		process_rx(d);		/* new buffers: a waiting frame may fit */
-	update_poll(d);
-	interrupt(d);
-	pthread_mutex_unlock(&d->vdev.lock);
+	d->woke_kicks[ev == &d->kick_ev[TXQ]] += n;
 }
 
 static void
-tap_io(struct ev *ev, uint32_t events)
+on_tap(struct ev *ev, uint32_t events)
 {
 	struct net_dev *d = ev->opaque;
 
+	d->woke_tap |= events;
+}
+
+/**
+ * net_poll() - wait up to @timeout ms for the device's fds, then serve it.
+ * @d:       the device.
+ * @timeout: for epoll_wait(); 0 to serve only what is ready.
+ *
+ * The body of the device's thread; tests and fuzzers call it instead.
+ *
+ * Return: the number of fds that were ready.
+ */
+int
+net_poll(struct net_dev *d, int timeout)
+{
+	struct epoll_event evs[3];
+	int n = epoll_wait(d->own.epfd, evs, 3, timeout);
+
+	for (int i = 0; i < n; i++) {
+		struct ev *ev = evs[i].data.ptr;
+
+		ev->fn(ev, evs[i].events);
+	}
+	if (n <= 0)
+		return 0;
 	pthread_mutex_lock(&d->vdev.lock);
-	if (virtio_live(&d->vdev) && d->tx_blocked && (events & (EPOLLOUT | EPOLLERR)))
-		process_tx(d);
-	if (virtio_live(&d->vdev) && (events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
-		process_rx(d);
+	d->st.kicks[0] += d->woke_kicks[0];
+	d->st.kicks[1] += d->woke_kicks[1];
+	if (d->woke_tap & (EPOLLOUT | EPOLLERR))
+		d->tx_blocked = false;
+	d->woke_kicks[0] = d->woke_kicks[1] = d->woke_tap = 0;
+	if (virtio_live(&d->vdev))
+		serve(d);
 	update_poll(d);
-	interrupt(d);
 	pthread_mutex_unlock(&d->vdev.lock);
+	return n;
+}
+
+static void *
+net_thread(void *arg)
+{
+	for (;;)
+		net_poll(arg, -1);
+	return NULL;
+}
+
+/*
+ * The device's first event, on capsa's loop: start its thread. That is
+ * after capsa jailed itself, which needs it single-threaded (jail/jail.c),
+ * since the guest runs only then.
+ */
+static void
+start(struct ev *ev, uint32_t events)
+{
+	struct net_dev *d = ev->opaque;
+	pthread_t t;
+	int e;
+
+	(void)events;
+	loop_del(d->loop, &d->start_ev);
+	e = pthread_create(&t, NULL, net_thread, d);
+	if (e) {
+		pthread_mutex_lock(&d->vdev.lock);
+		virtio_fail(&d->vdev, "cannot start the device's thread");
+		pthread_mutex_unlock(&d->vdev.lock);
+	}
 }
 
 /* ---- the transport's callbacks ------------------------------------------- */
@@ -454,20 +696,37 @@ net_config(struct virtio_dev *vdev, uint32_t *len)
 
 /*
  * The driver reset the device (on a vCPU thread, lock held): the rings are
- * gone, and with them any frame half copied or waiting. Only plain state
- * and the tap's registration change here, both guarded by the lock.
+ * gone, and with them the chains held and any frame waiting. Tap I/O in
+ * flight finishes first: its buffers are the old driver's.
  */
 static void
 net_reset(struct virtio_dev *vdev)
 {
 	struct net_dev *d = (struct net_dev *)vdev;
 
-	d->rx_len = d->rx_off = 0;
-	d->rx_held = 0;
+	d->gen++;
+	while (d->busy)
+		pthread_cond_wait(&d->idle, &vdev->lock);
+	d->pool.n = d->pool.niov = 0;
+	d->pool.cap = 0;
+	d->rx_len = 0;
+	d->tx_n = d->tx_done = 0;
 	d->rx_stalled = d->tx_blocked = false;
 	d->rx_used = d->tx_used = false;
 	if (d->tap_ev.fn)
-		loop_set(d->loop, &d->tap_ev, 0);
+		loop_set(&d->own, &d->tap_ev, 0);
+}
+
+static void
+net_dump(struct virtio_dev *vdev)
+{
+	struct net_dev *d = (struct net_dev *)vdev;
+
+	log_state("virtio-net@%#llx: %u receive chains held (%llu bytes)%s%s; "
+		  "%u transmit chains taken, %u sent%s", (unsigned long long)vdev->base,
+		  d->pool.n, (unsigned long long)d->pool.cap, d->rx_len ? ", a frame waiting" : "",
+		  d->rx_stalled ? ", waiting for buffers" : "", d->tx_n, d->tx_done,
+		  d->tx_blocked ? ", waiting for the tap" : "");
 }
 
 static const struct virtio_ops net_ops = {
@@ -477,6 +736,7 @@ static const struct virtio_ops net_ops = {
 	.nqueues = 2,
 	.config = net_config,
 	.reset = net_reset,
+	.dump = net_dump,
 };
 
 /* The same device on a tap that takes TUNSETOFFLOAD. */
@@ -487,12 +747,30 @@ static const struct virtio_ops net_offload_ops = {
 	.nqueues = 2,
 	.config = net_config,
 	.reset = net_reset,
+	.dump = net_dump,
 };
+
+/* The device's fds on its own loop, and that loop on capsa's. */
+static int
+add_fds(struct net_dev *d)
+{
+	int err = loop_init(&d->own);
+
+	for (unsigned q = RXQ; !err && q <= TXQ; q++)
+		err = loop_add(&d->own, &d->kick_ev[q], EV_KICK, d->vdev.vq[q].kick_fd,
+			       EPOLLIN, on_kick, d);
+	if (!err)
+		err = loop_add(&d->own, &d->tap_ev, EV_HOST_IO, d->tap_fd, 0, on_tap, d);
+	if (!err)
+		err = loop_add(d->loop, &d->start_ev, EV_KICK, d->own.epfd, EPOLLIN, start, d);
+	return err;
+}
 
 /**
  * net_create() - a virtio-net device whose wire is the tap @tap_fd.
  * @vm:      the VM.
- * @loop:    the event loop the device's work runs on.
+ * @loop:    capsa's event loop: the device's first event there starts its
+ *           thread, which then serves it.
  * @base:    MMIO window.
  * @irq:     IOAPIC pin.
  * @tap_fd:  the tap, non-blocking, with 12-byte virtio-net headers; it
@@ -512,21 +790,38 @@ net_create(struct vm *vm, struct loop *loop, uint64_t base, unsigned irq,
 	if (!d)
 		return NULL;
 	d->loop = loop;
+	d->own.epfd = -1;
 	d->tap_fd = tap_fd;
 	d->offload = offload;
+	pthread_cond_init(&d->idle, NULL);
 	memcpy(d->config.mac, mac, sizeof(d->config.mac));
 	d->config.status = VIRTIO_NET_S_LINK_UP;
 	err = virtio_mmio_init(&d->vdev, offload ? &net_offload_ops : &net_ops, vm, base, irq);
-	for (unsigned q = RXQ; !err && q <= TXQ; q++)
-		err = loop_add(loop, &d->kick_ev[q], EV_KICK, d->vdev.vq[q].kick_fd,
-			       EPOLLIN, kick, d);
 	if (!err)
-		err = loop_add(loop, &d->tap_ev, EV_HOST_IO, tap_fd, 0, tap_io, d);
+		err = add_fds(d);
 	if (err) {
 		errno = -err;
 		return NULL;
 	}
 	return d;
+}
+
+/**
+ * net_destroy() - free a device whose thread never started (tests and
+ * fuzzers; capsa's devices live until it exits). The tap stays open.
+ */
+void
+net_destroy(struct net_dev *d)
+{
+	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
+		if (d->vdev.vq[q].kick_fd >= 0)
+			close(d->vdev.vq[q].kick_fd);
+	close(d->vdev.irq_fd);
+	if (d->own.epfd >= 0)
+		close(d->own.epfd);
+	pthread_mutex_destroy(&d->vdev.lock);
+	pthread_cond_destroy(&d->idle);
+	free(d);
 }
 
 /**
@@ -549,11 +844,12 @@ net_log_stats(struct net_dev *d)
 	struct net_stats st;
 
 	net_get_stats(d, &st);
-	log_info("eth0: received %llu frames (%llu bytes), dropped %llu; sent %llu (%llu bytes), "
-		 "dropped %llu malformed, %llu refused by the tap; %llu unusable receive buffers; "
-		 "kicks %llu rx, %llu tx; %llu interrupts",
+	log_info("eth0: received %llu frames (%llu bytes), dropped %llu, %llu through a bounce "
+		 "buffer; sent %llu (%llu bytes), dropped %llu malformed, %llu refused by the tap; "
+		 "%llu unusable receive buffers; kicks %llu rx, %llu tx; %llu interrupts",
 		 (unsigned long long)st.rx_frames, (unsigned long long)st.rx_bytes,
-		 (unsigned long long)st.rx_dropped, (unsigned long long)st.tx_frames,
+		 (unsigned long long)st.rx_dropped, (unsigned long long)st.rx_bounced,
+		 (unsigned long long)st.tx_frames,
 		 (unsigned long long)st.tx_bytes, (unsigned long long)st.tx_dropped,
 		 (unsigned long long)st.tx_errors, (unsigned long long)st.bad_buffers,
 		 (unsigned long long)st.kicks[0], (unsigned long long)st.kicks[1],

@@ -28,6 +28,9 @@ struct net_dev;
  * @tx_dropped:  malformed frames from the guest: a bad length or header,
  *               an empty or writable transmit chain.
  * @tx_errors:   frames the tap refused.
+ * @rx_bounced:  frames that went through capsa's buffer, because the
+ *               driver had posted too few buffers for a largest frame
+ *               (the others went straight from the tap into guest memory).
  * @bad_buffers: receive chains returned unused (readable, or too small).
  * @kicks:       notifications from the driver, receive and transmit queue
  *               (each is a VM exit).
@@ -36,12 +39,14 @@ struct net_dev;
 struct net_stats {
 	uint64_t rx_frames, rx_bytes, rx_dropped;
 	uint64_t tx_frames, tx_bytes, tx_dropped, tx_errors;
-	uint64_t bad_buffers;
+	uint64_t rx_bounced, bad_buffers;
 	uint64_t kicks[2], interrupts;
 };
 
 struct net_dev *net_create(struct vm *vm, struct loop *loop, uint64_t base, unsigned irq,
 			   int tap_fd, bool offload, const uint8_t mac[6]);
+int net_poll(struct net_dev *d, int timeout);
+void net_destroy(struct net_dev *d);
 void net_get_stats(struct net_dev *d, struct net_stats *st);
 void net_log_stats(struct net_dev *d);
 void net_random_mac(uint8_t mac[6]);

@@ -51,27 +51,19 @@ netenv_start(struct netenv *e, uint64_t features)
 }
 
 /*
- * Serve every event that is ready, and what that makes ready, until the
- * loop is idle (see vsenv_pump()).
+ * Serve every event of the device that is ready, and what that makes
+ * ready, until it is idle: what its thread does in capsa (which never
+ * starts here: capsa's loop, whose first event would start it, is not run).
  *
  * Return: batches served; NETENV_MAX_BATCHES means it never went idle.
  */
 unsigned
 netenv_pump(struct netenv *e)
 {
-	struct epoll_event evs[64];
 	unsigned batches = 0;
-	int n;
 
-	while (batches < NETENV_MAX_BATCHES &&
-	       (n = epoll_wait(e->loop.epfd, evs, 64, 0)) > 0) {
-		for (int i = 0; i < n; i++) {
-			struct ev *ev = evs[i].data.ptr;
-
-			ev->fn(ev, evs[i].events);
-		}
+	while (batches < NETENV_MAX_BATCHES && net_poll(e->dev, 0) > 0)
 		batches++;
-	}
 	return batches;
 }
 
@@ -89,14 +81,8 @@ netenv_kick(struct netenv *e, unsigned q)
 void
 netenv_free(struct netenv *e)
 {
-	if (e->dev) {
-		for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
-			if (e->vdev->vq[q].kick_fd >= 0)
-				close(e->vdev->vq[q].kick_fd);
-		close(e->vdev->irq_fd);
-		pthread_mutex_destroy(&e->vdev->lock);
-		free(e->dev);
-	}
+	if (e->dev)
+		net_destroy(e->dev);
 	for (int j = 0; j < 2; j++)
 		if (e->tap[j] >= 0)
 			close(e->tap[j]);
