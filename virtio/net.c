@@ -33,16 +33,9 @@
  * taken TX_BATCH at a time; when the tap would block, the rest wait for
  * EPOLLOUT, with the driver's kicks off.
  *
- * Receive: the device takes receive chains from the ring and holds them
- * until they can take the largest frame the tap may hand over (one chain,
- * without VIRTIO_NET_F_MRG_RXBUF), then reads the next frame into them; the
- * header is copied out and checked (net_rx_check()), and the chains the
- * frame filled are published together; the rest stay for the next frame.
- * A frame the driver cannot take is dropped and counted, and its chains are
- * used again. While the driver has posted less than a largest frame needs,
- * a frame is read into rx_buf instead and copied into as many chains as it
- * needs; it waits there, and the tap is not read again, until the driver
- * posts enough: the host's queue, not capsa's memory, absorbs the burst.
+ * Receive (net_rx.c): frames go from the tap straight into receive chains
+ * the device holds until they can take a largest frame; only while the
+ * driver has posted too few does a frame wait in a buffer of capsa's.
  *
  * Kicks are off while the thread serves a queue anyway (each is a VM exit)
  * and interrupts go out once a round, when the driver asked for one
@@ -58,90 +51,36 @@
 #include <unistd.h>
 #include <linux/virtio_ids.h>
 
-#include "net.h"
-#include "virtio.h"
-#include "../vmm/loop.h"
-#include "../vmm/tap.h"
+#include "net_int.h"
 #include "../vmm/util.h"
 
-enum { RXQ, TXQ };
-
-#define TX_BATCH	16	/* transmit chains taken at a time */
-#define RX_BATCH	16	/* frames received in a round */
-#define ROUNDS		16	/* rounds in a wake-up, then the thread requeues itself */
-#define RX_NEED		(NET_HDR_LEN + NET_MAX_FRAME)	/* room for any frame */
-
-#define F(bit)		(1ULL << VIRTIO_NET_F_##bit)
-/* EVENT_IDX: the driver asks for an interrupt per batch, not per chain. */
-#define NET_FEATURES	(F(MAC) | F(STATUS) | F(MRG_RXBUF) | 1ULL << VIRTIO_RING_F_EVENT_IDX)
-#define NET_OFFLOADS	(F(CSUM) | F(HOST_TSO4) | F(HOST_TSO6) | F(HOST_ECN) | \
-			 F(GUEST_CSUM) | F(GUEST_TSO4) | F(GUEST_TSO6) | F(GUEST_ECN))
-
-/*
- * Receive chains taken from the ring, oldest first: chain i is head[i],
- * its writable buffers are the next iovs[i] entries of iov[], trimmed to
- * len[i] <= RX_NEED bytes. At most the queue's size of chains; chains are
- * only added while iov[] has room for a whole one (VQ_MAX_SIZE buffers).
+/**
+ * net_begin_io() - let go of the device lock for tap I/O on chains the
+ * device holds: the vCPUs may use the registers meanwhile, and a reset
+ * waits for net_end_io().
+ * @d: the device, its lock held.
+ *
+ * Return: the generation, for net_end_io().
  */
-struct rx_pool {
-	unsigned n, niov;
-	uint64_t cap;			/* sum of len[] */
-	uint16_t head[VQ_MAX_SIZE];
-	uint16_t iovs[VQ_MAX_SIZE];
-	uint32_t len[VQ_MAX_SIZE];
-	struct iovec iov[2 * VQ_MAX_SIZE];
-};
-
-struct net_dev {
-	struct virtio_dev vdev;		/* first: the transport's view */
-	struct loop *loop;		/* capsa's: starts the thread */
-	struct loop own;		/* the device's: kicks and the tap */
-	struct ev start_ev, kick_ev[2], tap_ev;
-	pthread_cond_t idle;		/* no tap I/O in flight any more */
-	bool busy;			/* tap I/O on chains, without the lock */
-	unsigned gen;			/* bumped by reset: older I/O is dropped */
-	int tap_fd;
-	bool tap_dead;			/* reading it failed for good */
-	bool offload;			/* the tap takes TUNSETOFFLOAD */
-	unsigned tun_offloads;		/* TUN_F_* set on the tap now */
-	struct virtio_net_config config;
-	/* what the thread's handlers saw, for serve() (the thread's own) */
-	uint64_t woke_kicks[2];
-	uint32_t woke_tap;
-	/* host -> guest */
-	struct rx_pool pool;
-	bool rx_stalled;		/* waits for the driver to post buffers */
-	size_t rx_len;			/* a frame in rx_buf waiting for them; 0: none */
-	/* guest -> host */
-	unsigned tx_n, tx_done;		/* chains in tx[], chains of them sent */
-	bool tx_blocked;		/* tx[tx_done] waits for the tap to take it */
-	struct vq_chain tx[TX_BATCH];
-	struct vq_chain scratch;
-	bool rx_used, tx_used;		/* chains returned since the last interrupt */
-	struct net_stats st;
-	uint8_t rx_buf[RX_NEED + 1];	/* +1: too long shows */
-};
-
-static bool
-has(uint64_t features, unsigned bit)
-{
-	return features & (1ULL << bit);
-}
-
-/*
- * Tap I/O without the lock: begin_io() before, end_io() after, which
- * says whether the results still belong to the device's rings.
- */
-static unsigned
-begin_io(struct net_dev *d)
+unsigned
+net_begin_io(struct net_dev *d)
 {
 	d->busy = true;
 	pthread_mutex_unlock(&d->vdev.lock);
 	return d->gen;
 }
 
-static bool
-end_io(struct net_dev *d, unsigned gen, unsigned q)
+/**
+ * net_end_io() - take the device lock back after tap I/O.
+ * @d:   the device.
+ * @gen: what net_begin_io() returned.
+ * @q:   the queue the I/O was for.
+ *
+ * Return: whether its results still belong to the device's rings: no reset
+ * since, the device runs and queue @q is ready.
+ */
+bool
+net_end_io(struct net_dev *d, unsigned gen, unsigned q)
 {
 	pthread_mutex_lock(&d->vdev.lock);
 	d->busy = false;
@@ -203,7 +142,7 @@ static int
 tx_flush(struct net_dev *d)
 {
 	uint64_t features = d->vdev.driver_features;
-	unsigned from = d->tx_done, i = from, gen = begin_io(d);
+	unsigned from = d->tx_done, i = from, gen = net_begin_io(d);
 	int res[TX_BATCH];
 
 	for (; i < d->tx_n; i++) {
@@ -211,7 +150,7 @@ tx_flush(struct net_dev *d)
 		if (res[i] == -EAGAIN)
 			break;
 	}
-	if (!end_io(d, gen, TXQ)) {
+	if (!net_end_io(d, gen, TXQ)) {
 		d->tx_n = d->tx_done = 0;
 		return 0;
 	}
@@ -243,279 +182,7 @@ tx_round(struct net_dev *d)
 	return d->tx_n ? tx_flush(d) : 0;
 }
 
-/* ---- receive: the chains held ------------------------------------------- */
-
-/* Enough chains held to read a frame into: room for any frame, or one chain. */
-static bool
-pool_ready(const struct net_dev *d)
-{
-	const struct rx_pool *p = &d->pool;
-
-	if (!has(d->vdev.driver_features, VIRTIO_NET_F_MRG_RXBUF))
-		return p->n > 0;
-	return p->cap >= RX_NEED;
-}
-
-/* No more chains may be held: a frame larger than them can never fit. */
-static bool
-pool_full(const struct net_dev *d)
-{
-	const struct rx_pool *p = &d->pool;
-
-	if (!has(d->vdev.driver_features, VIRTIO_NET_F_MRG_RXBUF))
-		return p->n > 0;
-	return p->n >= d->vdev.vq[RXQ].size || p->niov > VQ_MAX_SIZE;
-}
-
-/*
- * Take receive chains until the pool is ready or full. A usable chain is
- * writable only and has room for a header (5.1.6.3.1); unusable ones go
- * back empty, counted.
- * Return: 0, or -EINVAL when the ring is malformed.
- */
-static int
-pool_fill(struct net_dev *d)
-{
-	struct virtq *q = &d->vdev.vq[RXQ];
-	struct rx_pool *p = &d->pool;
-	struct vq_chain *c = &d->scratch;
-	int n;
-
-	while (!pool_ready(d) && !pool_full(d)) {
-		n = vq_pop(q, d->vdev.mem, c);
-		if (n <= 0)
-			return n;
-		if (c->n_out || c->in_len < NET_HDR_LEN) {
-			vq_push(q, c->head, 0);
-			d->rx_used = true;
-			d->st.bad_buffers++;
-			continue;
-		}
-		p->head[p->n] = c->head;
-		p->iovs[p->n] = (uint16_t)iov_slice(c->iov, c->n_in, 0, RX_NEED, p->iov + p->niov);
-		p->len[p->n] = (uint32_t)MIN(c->in_len, RX_NEED);
-		p->niov += p->iovs[p->n];
-		p->cap += p->len[p->n++];
-	}
-	return 0;
-}
-
-/* The first @m chains are the driver's again: drop them from the pool. */
-static void
-pool_consume(struct rx_pool *p, unsigned m)
-{
-	unsigned iovs = 0;
-
-	for (unsigned i = 0; i < m; i++) {
-		iovs += p->iovs[i];
-		p->cap -= p->len[i];
-	}
-	p->n -= m;
-	p->niov -= iovs;
-	memmove(p->head, p->head + m, p->n * sizeof(p->head[0]));
-	memmove(p->iovs, p->iovs + m, p->n * sizeof(p->iovs[0]));
-	memmove(p->len, p->len + m, p->n * sizeof(p->len[0]));
-	memmove(p->iov, p->iov + iovs, p->niov * sizeof(p->iov[0]));
-}
-
-/* Copy @len bytes of @buf into the pool's chains, in order. Return: bytes copied. */
-static size_t
-pool_copy(struct rx_pool *p, const uint8_t *buf, size_t len)
-{
-	size_t done = 0;
-
-	for (unsigned i = 0, iov = 0; i < p->n && done < len; iov += p->iovs[i++])
-		done += iov_from_buf(p->iov + iov, p->iovs[i], 0, buf + done, len - done);
-	return done;
-}
-
-/* ---- receive: frames ----------------------------------------------------- */
-
-/*
- * The pool's chains hold a frame of @n bytes (header included): check its
- * header and hand the chains it filled to the driver, all at once. A frame
- * that is malformed, asks for an offload the driver lacks, or was longer
- * than the chains is dropped; its chains stay in the pool.
- */
-static void
-rx_deliver(struct net_dev *d, size_t n)
-{
-	struct virtq *q = &d->vdev.vq[RXQ];
-	struct rx_pool *p = &d->pool;
-	struct virtio_net_hdr_v1 h;
-	size_t left = n;
-	unsigned m = 0;
-
-	/* Chain 0 has room for a header: pool_fill() saw to it. */
-	if (n < NET_HDR_LEN || n > p->cap ||
-	    iov_to_buf(p->iov, p->iovs[0], 0, &h, NET_HDR_LEN) != NET_HDR_LEN ||
-	    net_rx_check(&h, n - NET_HDR_LEN, d->vdev.driver_features) < 0) {
-		d->st.rx_dropped++;
-		return;
-	}
-	for (; left; m++) {
-		uint32_t l = (uint32_t)MIN(left, p->len[m]);
-
-		vq_put(q, p->head[m], l);
-		left -= l;
-	}
-	h.num_buffers = (uint16_t)m;
-	iov_from_buf(p->iov, p->iovs[0], 0, &h, NET_HDR_LEN);
-	vq_publish(q);
-	pool_consume(p, m);
-	d->st.rx_frames++;
-	d->st.rx_bytes += n - NET_HDR_LEN;
-	d->rx_used = true;
-}
-
-/* A read from the tap failed: EAGAIN is the end of its frames for now. */
-static void
-rx_failed(struct net_dev *d, int err)
-{
-	if (err == EAGAIN || err == EINTR)
-		return;
-	log_warn("virtio-net: reading the tap failed: %s; the guest receives no more",
-		 strerror(err));
-	d->tap_dead = true;
-}
-
-/*
- * Read the next frame straight into the pool's chains, with one byte of
- * our own after them that shows a frame longer than they are (a tap
- * returns its full length, a socket what fit).
- * Return: 1 when a frame was delivered or dropped, 0 when there is none.
- */
-static int
-rx_direct(struct net_dev *d)
-{
-	struct iovec iov[2 * VQ_MAX_SIZE + 1];
-	uint8_t guard;
-	unsigned n = d->pool.niov, gen;
-	ssize_t r;
-	int err;
-
-	memcpy(iov, d->pool.iov, n * sizeof(iov[0]));
-	iov[n] = (struct iovec){ &guard, 1 };
-	gen = begin_io(d);
-	r = readv(d->tap_fd, iov, (int)n + 1);
-	err = errno;
-	if (!end_io(d, gen, RXQ))
-		return 0;
-	if (r < 0) {
-		rx_failed(d, err);
-		return 0;
-	}
-	rx_deliver(d, (size_t)r);
-	return 1;
-}
-
-/*
- * Too few buffers for a largest frame: read one into rx_buf, to wait
- * there for them. Return: as rx_direct().
- */
-static int
-rx_bounce(struct net_dev *d)
-{
-	unsigned gen = begin_io(d);
-	ssize_t r = read(d->tap_fd, d->rx_buf, sizeof(d->rx_buf));
-	int err = errno;
-
-	if (!end_io(d, gen, RXQ))
-		return 0;
-	if (r < 0) {
-		rx_failed(d, err);
-		return 0;
-	}
-	/* Longer than any frame, or shorter than a header: nothing to wait for. */
-	if ((size_t)r < NET_HDR_LEN || (size_t)r > RX_NEED)
-		d->st.rx_dropped++;
-	else
-		d->rx_len = (size_t)r;
-	return 1;
-}
-
-/*
- * Copy the frame in rx_buf into the pool once it fits; one that can never
- * fit (the pool is full) is dropped.
- * Return: 1 when it is delivered or dropped, 0 when it waits for buffers.
- */
-static int
-rx_place(struct net_dev *d)
-{
-	struct rx_pool *p = &d->pool;
-	size_t n = d->rx_len;
-
-	if (p->cap < n && !pool_full(d))
-		return 0;
-	if (p->cap < n || pool_copy(p, d->rx_buf, n) != n)
-		d->st.rx_dropped++;
-	else
-		rx_deliver(d, n);
-	d->st.rx_bounced++;
-	d->rx_len = 0;
-	return 1;
-}
-
-static bool
-rx_live(const struct net_dev *d)
-{
-	return virtio_live(&d->vdev) && d->vdev.vq[RXQ].ready && !d->tap_dead;
-}
-
-/*
- * Move up to RX_BATCH frames from the tap to the guest.
- * Return: frames moved (delivered or dropped), or -EINVAL.
- */
-static int
-rx_round(struct net_dev *d)
-{
-	int moved = 0, r = 1;
-
-	while (moved < RX_BATCH && r > 0 && rx_live(d)) {
-		if (pool_fill(d) < 0) {
-			virtio_fail(&d->vdev, "malformed receive descriptor chain");
-			return -EINVAL;
-		}
-		if (d->rx_len)
-			r = rx_place(d);
-		else if (pool_ready(d))
-			r = rx_direct(d);
-		else
-			r = rx_bounce(d);
-		moved += r && !d->rx_len;
-	}
-	d->rx_stalled = d->rx_len != 0;
-	return moved;
-}
-
 /* ---- serving the queues -------------------------------------------------- */
-
-/* Offload what the guest takes, so the tap hands over only frames it can. */
-static void
-set_offloads(struct net_dev *d)
-{
-	uint64_t f = d->vdev.driver_features;
-	unsigned want = 0;
-	int e;
-
-	if (!d->offload)
-		return;
-	if (has(f, VIRTIO_NET_F_GUEST_CSUM))
-		want |= TUN_F_CSUM;
-	if (has(f, VIRTIO_NET_F_GUEST_TSO4))
-		want |= TUN_F_TSO4;
-	if (has(f, VIRTIO_NET_F_GUEST_TSO6))
-		want |= TUN_F_TSO6;
-	if (has(f, VIRTIO_NET_F_GUEST_ECN))
-		want |= TUN_F_TSO_ECN;
-	if (want == d->tun_offloads)
-		return;
-	/* The check on receive drops what a stale setting lets through. */
-	e = tap_set_offload(d->tap_fd, want);
-	if (e < 0)
-		log_warn("virtio-net: cannot set the tap's offloads to %#x: %s", want, strerror(-e));
-	d->tun_offloads = want;
-}
 
 /* One interrupt for what both queues returned, if the driver asked for it. */
 static void
@@ -584,9 +251,9 @@ serve(struct net_dev *d)
 	if (d->vdev.vq[TXQ].ready)
 		vq_notify(&d->vdev.vq[TXQ], false);
 	if (d->vdev.vq[RXQ].ready)
-		set_offloads(d);
+		net_set_offloads(d);
 	for (unsigned round = 0; round < ROUNDS; round++) {
-		int t = tx_round(d), r = rx_round(d);
+		int t = tx_round(d), r = net_rx_round(d);
 
 		interrupt(d);
 		if (t < 0 || r < 0 || !virtio_live(&d->vdev))

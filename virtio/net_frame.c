@@ -13,13 +13,7 @@
 #include <unistd.h>
 #include <linux/if_ether.h>
 
-#include "net.h"
-
-static bool
-has(uint64_t features, unsigned bit)
-{
-	return features & (1ULL << bit);
-}
+#include "net_int.h"
 
 /* Checksum request: inside the frame; only with the feature that allows it. */
 static int
@@ -64,10 +58,10 @@ net_tx_check(struct virtio_net_hdr_v1 *h, uint64_t frame_len, uint64_t features)
 	h->num_buffers = 0;
 	if (frame_len < ETH_HLEN || frame_len > NET_MAX_FRAME)
 		return -EINVAL;
-	if (check_csum(h, frame_len, has(features, VIRTIO_NET_F_CSUM)) < 0)
+	if (check_csum(h, frame_len, net_has(features, VIRTIO_NET_F_CSUM)) < 0)
 		return -EINVAL;
-	return check_gso(h, has(features, VIRTIO_NET_F_HOST_TSO4),
-			 has(features, VIRTIO_NET_F_HOST_TSO6), has(features, VIRTIO_NET_F_HOST_ECN));
+	return check_gso(h, net_has(features, VIRTIO_NET_F_HOST_TSO4),
+			 net_has(features, VIRTIO_NET_F_HOST_TSO6), net_has(features, VIRTIO_NET_F_HOST_ECN));
 }
 
 /**
@@ -86,7 +80,7 @@ net_tx_check(struct virtio_net_hdr_v1 *h, uint64_t frame_len, uint64_t features)
 int
 net_rx_check(struct virtio_net_hdr_v1 *h, uint64_t frame_len, uint64_t features)
 {
-	bool csum = has(features, VIRTIO_NET_F_GUEST_CSUM);
+	bool csum = net_has(features, VIRTIO_NET_F_GUEST_CSUM);
 
 	h->flags &= VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID;
 	h->num_buffers = 0;
@@ -96,8 +90,8 @@ net_rx_check(struct virtio_net_hdr_v1 *h, uint64_t frame_len, uint64_t features)
 		return -EINVAL;
 	if (!csum)
 		h->flags = 0;		/* DATA_VALID is a hint only such a guest reads */
-	return check_gso(h, has(features, VIRTIO_NET_F_GUEST_TSO4),
-			 has(features, VIRTIO_NET_F_GUEST_TSO6), has(features, VIRTIO_NET_F_GUEST_ECN));
+	return check_gso(h, net_has(features, VIRTIO_NET_F_GUEST_TSO4),
+			 net_has(features, VIRTIO_NET_F_GUEST_TSO6), net_has(features, VIRTIO_NET_F_GUEST_ECN));
 }
 
 /**

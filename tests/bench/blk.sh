@@ -6,11 +6,13 @@
 # Workload, in the guest, on a 256 MiB raw image held in the host's RAM:
 #   sequential read and write, 1 MiB blocks, O_DIRECT (busybox dd)
 #   4 KiB random reads, O_DIRECT, 1 and 4 threads for 10 s (randread.c)
-# Prints each figure for both and the ratio capsa/QEMU. Absolute numbers
+# Prints each figure's median over the rounds for both, its spread, and the
+# ratio capsa/QEMU. Absolute numbers
 # under the emulated host (QEMU TCG running KVM) are far below real hardware;
 # the ratios are the point.
 #
-# env: BENCH_MIB (image size, default 256), BENCH_SECONDS (random reads, default 10)
+# env: BENCH_MIB (image size, default 256), BENCH_SECONDS (random reads, default 10),
+#      BENCH_ROUNDS (alternating runs of each VMM, default 3)
 set -eu
 B=$1 CAPSA=$2
 here=$(cd "$(dirname "$0")" && pwd)
@@ -68,49 +70,77 @@ EOF
 chmod 755 "$Q/init"
 (cd "$Q" && find . | cpio -o -H newc -R 0:0 --quiet) >"$W/fix/qemu-initrd.cpio"
 
-echo "${BENCH_MIB:-256} ${BENCH_SECONDS:-10}" >"$W/fix/params"
+echo "${BENCH_MIB:-256} ${BENCH_SECONDS:-10} ${BENCH_ROUNDS:-3}" >"$W/fix/params"
 
-# What runs in the emulated host.
+# What runs in the emulated host: one group a round, capsa and QEMU in it
+# (which goes first alternates), so that a round the emulated host froze in
+# runs again in a fresh one (emulated-host.sh) and the others still count.
 cat >"$W/tests/run.sh" <<'EOF'
 #!/bin/sh
 . /tests/lib.sh
 F=/tests/fixtures
-read -r mib secs <$F/params
+read -r mib secs rounds <$F/params
 cmdline="console=ttyS0 reboot=t panic=-1 quiet rdinit=/init bench=$mib,$secs"
-truncate -s "${mib}M" /tmp/bench.img
-capsa --memory 512 --disk /tmp/bench.img --disk $F/tools.img -- \
-	sh -c "$(cat $F/workload.sh)" sh "$mib" "$secs" >/tmp/capsa.out 2>&1
-cat /tmp/capsa.out
-rm -f /tmp/bench.img
-truncate -s "${mib}M" /tmp/bench.img
-timeout 600 $F/qemu/microvm -kernel $F/bzImage -initrd $F/qemu-initrd.cpio -append "$cmdline" \
-	-drive file=/tmp/bench.img,format=raw,if=none,id=d0,cache=writeback,aio=threads \
-	-device virtio-blk-device,drive=d0 \
-	-drive file=$F/tools.img,format=raw,if=none,id=d1,readonly=on \
-	-device virtio-blk-device,drive=d1 </dev/null 2>&1 | tr -d '\r' >/tmp/qemu.out
-grep bench /tmp/qemu.out || tail -n 30 /tmp/qemu.out
-for what in seqwrite seqread randread1 randread4; do
-	c=$(sed -n "s/^bench $what //p" /tmp/capsa.out)
-	q=$(sed -n "s/^bench $what //p" /tmp/qemu.out)
-	echo "RESULT $what capsa: $c | qemu: $q"
-	[ -n "$c" ] && [ -n "$q" ] && ok "$what measured for both" || fail "$what measured for both"
+all= i=1
+while [ $i -le "$rounds" ]; do all="$all t_round$i"; i=$((i + 1)); done
+
+capsa_run() {
+	truncate -s "${mib}M" /tmp/bench.img
+	capsa --memory 512 --timeout 900 --disk /tmp/bench.img --disk $F/tools.img -- \
+		sh -c "$(cat $F/workload.sh)" sh "$mib" "$secs" >/tmp/capsa.out 2>&1
+	rm -f /tmp/bench.img
+}
+qemu_run() {
+	truncate -s "${mib}M" /tmp/bench.img
+	timeout 900 $F/qemu/microvm -kernel $F/bzImage -initrd $F/qemu-initrd.cpio -append "$cmdline" \
+		-drive file=/tmp/bench.img,format=raw,if=none,id=d0,cache=writeback,aio=threads \
+		-device virtio-blk-device,drive=d0 \
+		-drive file=$F/tools.img,format=raw,if=none,id=d1,readonly=on \
+		-device virtio-blk-device,drive=d1 </dev/null 2>&1 | tr -d '\r' >/tmp/qemu.out
+	rm -f /tmp/bench.img
+}
+# report VMM GROUP: its figures as "RESULT what vmm value unit" lines, a test each.
+report() {
+	for what in seqwrite seqread randread1 randread4; do
+		v=$(sed -n "s/^bench $what //p" /tmp/$1.out | grep -oE '[0-9.]+ *(IOPS|[kKMG]B/s)' | head -n1)
+		[ -z "$v" ] || echo "RESULT $what $1 $v"
+		[ -n "$v" ] && ok "$2 $1 $what" || fail "$2 $1 $what" "$(tail -n 3 /tmp/$1.out | tr '\n' '|')"
+	done
+}
+
+echo "# groups: ${*:-$all}"
+for g in ${*:-$all}; do
+	echo "# $g"
+	if [ $((${g#t_round} % 2)) = 1 ]; then
+		capsa_run; qemu_run
+	else
+		qemu_run; capsa_run
+	fi
+	report capsa "$g"
+	report qemu "$g"
 done
 plan
 EOF
-EHOST_TIMEOUT=${EHOST_TIMEOUT:-1800} EHOST_FIXTURES=$W/fix \
-	bash "$vm/emulated-host.sh" "$B/ehost" "$CAPSA" "$W/tests" | tee "$W/log" | grep -E '^(RESULT|bench|ok|not ok|#)' || true
-grep '^RESULT' "$W/log" | awk '
+EHOST_TIMEOUT=${EHOST_TIMEOUT:-5400} EHOST_FIXTURES=$W/fix \
+	bash "$vm/emulated-host.sh" "$B/ehost" "$CAPSA" "$W/tests" | tee "$W/log" | grep -E '^(RESULT|ok|not ok|#)' || true
+# Medians over the rounds, their spread, and the ratio capsa/QEMU.
+tr -d '\r' <"$W/log" | awk '
 	# A figure in MB/s or IOPS, whatever unit dd chose.
-	function num(s,   v) {
-		if (!match(s, /[0-9.]+ *(IOPS|[kKMG]B\/s)/)) return 0
-		v = substr(s, RSTART, RLENGTH) + 0
-		if (s ~ /GB\/s/) v *= 1000
-		if (s ~ /[kK]B\/s/) v /= 1000
-		return v
+	function num(v, u) { return u ~ /GB\/s/ ? v * 1000 : u ~ /[kK]B\/s/ ? v / 1000 : v }
+	function median(w, s,   v, k, i, j, t) {
+		k = n[w, s]
+		for (i = 1; i <= k; i++) v[i] = x[w, s, i]
+		for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+		lo[w, s] = v[1]; hi[w, s] = v[k]
+		return k ? (k % 2 ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2) : 0
 	}
-	{
-		split($0, p, /capsa: | \| qemu: /)
-		c = num(p[2]); q = num(p[3])
-		printf "%-10s capsa %10.1f  qemu %10.1f  %s  capsa/qemu %.2f\n", $2, c, q,
-			$2 ~ /rand/ ? "IOPS" : "MB/s", q ? c / q : 0
+	$1 == "RESULT" && NF >= 5 && $4 ~ /^[0-9.]+$/ { x[$2, $3, ++n[$2, $3]] = num($4, $5) }
+	END {
+		split("seqwrite seqread randread1 randread4", ws)
+		for (i = 1; i <= 4; i++) {
+			w = ws[i]; c = median(w, "capsa"); q = median(w, "qemu")
+			printf "%-10s capsa %8.1f (%.1f-%.1f, %d runs)  qemu %8.1f (%.1f-%.1f, %d runs)  %s  capsa/qemu %.2f\n",
+				w, c, lo[w, "capsa"], hi[w, "capsa"], n[w, "capsa"], q, lo[w, "qemu"],
+				hi[w, "qemu"], n[w, "qemu"], w ~ /rand/ ? "IOPS" : "MB/s", q ? c / q : 0
+		}
 	}'

@@ -60,22 +60,16 @@ def read_vm(path):
 
 
 def read_blk(path):
-    """blk.sh's RESULT lines: figures for capsa and QEMU, one run each."""
+    """blk.sh's "RESULT what capsa|qemu value unit" lines, one a run -> {what: ([capsa], [qemu])}."""
     out = {}
     if not os.path.exists(path):
         return out
-
-    def num(s):
-        m = re.search(r"([0-9.]+) *(IOPS|[kKMG]B/s)", s)
-        if not m:
-            return None
-        v = float(m.group(1))
-        return v * 1000 if "GB/s" in s else v / 1000 if re.search("[kK]B/s", s) else v
-
     for line in open(path, encoding="utf-8", errors="replace"):
-        m = re.match(r"RESULT (\S+) capsa: (.*) \| qemu: (.*)", line.strip())
+        m = re.match(r"RESULT (\S+) (capsa|qemu) ([0-9.]+) *(IOPS|[kKMG]B/s)", line.strip())
         if m:
-            out[m.group(1)] = (num(m.group(2)), num(m.group(3)))
+            v = float(m.group(3))
+            v = v * 1000 if m.group(4) == "GB/s" else v / 1000 if m.group(4) in ("kB/s", "KB/s") else v
+            out.setdefault(m.group(1), ([], []))[m.group(2) == "qemu"].append(v)
     return out
 
 
@@ -222,15 +216,15 @@ def build_rows(runs, blk, net, facts):
         row(f"vsock stream, {what}", "MB/s", median(c), median(q), False,
             f"capsa: unix bridge (--vsock); QEMU: vhost-vsock, AF_VSOCK; {len(c)} / {len(q)} runs", c, q)
 
-    # 5. Disk (tests/bench/blk.sh, one run each).
+    # 5. Disk (tests/bench/blk.sh, alternating rounds).
     names = {"seqwrite": ("disk sequential write, 1 MiB O_DIRECT", "MB/s"),
              "seqread": ("disk sequential read, 1 MiB O_DIRECT", "MB/s"),
              "randread1": ("disk 4 KiB random read, 1 thread", "IOPS"),
              "randread4": ("disk 4 KiB random read, 4 threads", "IOPS")}
     for k, (name, unit) in names.items():
-        c, q = blk.get(k, (None, None))
-        row(name, unit, c, q, False, "tests/bench/blk.sh, 1 run each" if k in blk else
-            "not measured (bench-blk failed or did not run)")
+        c, q = blk.get(k, ([], []))
+        row(name, unit, median(c), median(q), False, f"tests/bench/blk.sh; {len(c)} / {len(q)} runs"
+            if c or q else "not measured (bench-blk failed or did not run)", c, q)
 
     # 6. Network.
     for i, what in ((0, "guest to host"), (1, "host to guest")):

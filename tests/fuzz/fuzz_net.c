@@ -23,7 +23,7 @@
  * the tap through the loop. ASan, UBSan and LeakSanitizer (everything is
  * torn down after each input) are the oracle.
  *
- * fuzz-sources: virtio/net.c virtio/net_frame.c virtio/queue.c virtio/mmio.c vmm/mem.c
+ * fuzz-sources: virtio/net.c virtio/net_rx.c virtio/net_frame.c virtio/queue.c virtio/mmio.c vmm/mem.c
  */
 #include <signal.h>
 #include <stdlib.h>
