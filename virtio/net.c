@@ -65,9 +65,11 @@
 unsigned
 net_begin_io(struct net_dev *d)
 {
+	unsigned gen = d->gen;
+
 	d->busy = true;
 	pthread_mutex_unlock(&d->vdev.lock);
-	return d->gen;
+	return gen;
 }
 
 /**

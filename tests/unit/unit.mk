@@ -74,7 +74,8 @@ unit: unit-musl unit-asan
 # tests with -fsanitize=thread. Not part of `make unit`: see each file's
 # comment for the bug it still shows.
 UNIT_TSAN_BINS := $(patsubst tests/unit/%.c,$(UNIT_DIR)/tsan/%,$(wildcard tests/unit/tsan_*.c))
-UNIT_TSAN_SRCS := $(filter vmm/bus.c vmm/loop.c vmm/mem.c vmm/tap.c vmm/util.c virtio/%,$(SRCS))
+UNIT_TSAN_SRCS := $(filter vmm/broker.c vmm/bus.c vmm/klog.c vmm/kvm.c vmm/loop.c vmm/mem.c \
+                  vmm/tap.c vmm/util.c vmm/vcpu.c virtio/%,$(SRCS))
 
 $(UNIT_DIR)/tsan/%: tests/unit/%.c $(UNIT_DEPS) $(UNIT_TSAN_SRCS)
 	@mkdir -p $(dir $@)
