@@ -438,6 +438,16 @@ blk_reset(struct virtio_dev *vdev)
 		pthread_cond_wait(&d->idle, &vdev->lock);
 }
 
+static void
+blk_dump(struct virtio_dev *vdev)
+{
+	struct blk_dev *d = (struct blk_dev *)vdev;
+
+	log_state("virtio-blk@%#llx: %u requests in flight on %s workers, generation %u",
+		  (unsigned long long)vdev->base, d->inflight, d->started ? "started" : "no",
+		  d->gen);
+}
+
 static const void *
 blk_config(struct virtio_dev *vdev, uint32_t *len)
 {
@@ -463,6 +473,7 @@ static const struct virtio_ops blk_ops = {
 	.config = blk_config,
 	.notify = blk_notify,
 	.reset = blk_reset,
+	.dump = blk_dump,
 };
 
 /* What this disk offers on top of blk_ops.features, and its config space. */

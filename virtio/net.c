@@ -548,3 +548,23 @@ net_get_stats(struct net_dev *d, struct net_stats *st)
 	*st = d->st;
 	pthread_mutex_unlock(&d->vdev.lock);
 }
+
+/**
+ * net_log_stats() - what the device moved and refused, for --verbose.
+ */
+void
+net_log_stats(struct net_dev *d)
+{
+	struct net_stats st;
+
+	net_get_stats(d, &st);
+	log_info("eth0: received %llu frames (%llu bytes), dropped %llu; sent %llu (%llu bytes), "
+		 "dropped %llu malformed, %llu refused by the tap; %llu unusable receive buffers; "
+		 "kicks %llu rx, %llu tx; %llu interrupts",
+		 (unsigned long long)st.rx_frames, (unsigned long long)st.rx_bytes,
+		 (unsigned long long)st.rx_dropped, (unsigned long long)st.tx_frames,
+		 (unsigned long long)st.tx_bytes, (unsigned long long)st.tx_dropped,
+		 (unsigned long long)st.tx_errors, (unsigned long long)st.bad_buffers,
+		 (unsigned long long)st.kicks[0], (unsigned long long)st.kicks[1],
+		 (unsigned long long)st.interrupts);
+}
