@@ -16,7 +16,8 @@ CFLAGS   += -std=gnu11 $(WARN) -D_GNU_SOURCE -isystem $(B)/kinc -I$(B)/seccomp/i
             -DCAPSA_VERSION='"$(VERSION)"' -fstack-protector-strong -D_FORTIFY_SOURCE=2
 LDFLAGS  := -static -pthread -Wl,-z,relro,-z,now,-z,noexecstack
 
-SRCS := capsa.c $(wildcard vmm/*.c virtio/*.c boot/*.c jail/*.c)
+# guest/exec_wire.c: the exec protocol, spoken by capsa exec and the init alike.
+SRCS := capsa.c $(wildcard vmm/*.c virtio/*.c boot/*.c jail/*.c) guest/exec_wire.c
 OBJS := $(SRCS:%.c=$(B)/obj/%.o)
 SECCOMP := $(B)/seccomp/lib/libseccomp.a
 KERNEL  := $(B)/bzImage
@@ -35,8 +36,9 @@ $(SECCOMP): jail/build-libseccomp.sh $(B)/.deps
 $(KERNEL): boot/guest.config boot/build-kernel.sh $(wildcard boot/patches/*.patch) $(B)/.deps
 	boot/build-kernel.sh $@ boot/guest.config
 
+GUEST_SRCS := $(wildcard guest/*.c)
 $(B)/init: $(wildcard guest/*.c guest/*.h) $(SECCOMP)
-	$(CC) $(CFLAGS) -Os $(LDFLAGS) -o $@ $(wildcard guest/*.c)
+	$(CC) $(CFLAGS) -Os $(LDFLAGS) -o $@ $(GUEST_SRCS)
 	strip $@
 
 # The base initramfs: the init and Debian's busybox-static with its applets.

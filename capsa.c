@@ -20,14 +20,18 @@
 
 #include "boot/boot.h"
 #include "boot/payload.h"
+#include "vmm/exec_client.h"
 #include "guest/proto.h"
 #include "jail/jail.h"
 #include "virtio/blk.h"
+#include "virtio/console.h"
 #include "virtio/net.h"
 #include "virtio/virtio.h"
 #include "virtio/vsock.h"
+#include "vmm/broker.h"
 #include "vmm/loop.h"
 #include "vmm/disk.h"
+#include "vmm/klog.h"
 #include "vmm/options.h"
 #include "vmm/serial.h"
 #include "vmm/stdio.h"
@@ -58,8 +62,11 @@ struct session {
 	struct capsa_config cfg;
 	struct vm vm;
 	struct loop loop;
+	struct klog klog;		/* the guest kernel's, from either console */
 	struct serial serial;
+	struct console_dev *console;	/* hvc0, with --verbose */
 	struct vsock_dev *vsock;
+	struct vsock_exec *exec;	/* --control, or NULL */
 	struct net_dev *net;		/* --net, or NULL */
 	struct tap tap;
 	unsigned ndevs;			/* virtio-mmio devices, see DEV_BASE */
@@ -96,14 +103,18 @@ place_device(struct session *s, uint64_t *base, unsigned *irq)
 	s->ndevs++;
 }
 
-/* Every device placed is declared to the guest kernel, in order. */
+/*
+ * Every device placed is declared to the guest kernel, in order. Without
+ * --verbose the kernel prints only a panic, on the 8250; with it, its
+ * whole log goes to virtio-console's hvc0 (see virtio/console.c).
+ */
 static void
 build_cmdline(const struct session *s, char *buf, size_t len)
 {
 	int n = snprintf(buf, len,
-			 "console=ttyS0 8250.nr_uarts=1 reboot=k panic=-1 %s "
+			 "%s 8250.nr_uarts=1 reboot=k panic=-1 "
 			 "tsc=reliable no_timer_check nomodule rdinit=/init",
-			 s->cfg.verbose ? "loglevel=7" : "quiet loglevel=1");
+			 s->cfg.verbose ? "console=hvc0 loglevel=7" : "console=ttyS0 quiet loglevel=1");
 
 	for (unsigned i = 0; i < s->ndevs && n > 0 && (size_t)n < len; i++)
 		n += snprintf(buf + n, len - (size_t)n, " virtio_mmio.device=4K@%#llx:%u",
@@ -168,6 +179,30 @@ expose_stdio(struct session *s)
 	    vsock_expose(s->vsock, PORT_STDOUT, -1, stdio_fd(1, O_WRONLY)) < 0 ||
 	    vsock_expose(s->vsock, PORT_STDERR, -1, stdio_fd(2, O_WRONLY)) < 0)
 		die("cannot set up the guest's stdio");
+}
+
+static void
+socket_failed(const char *opt, const char *path, int e)
+{
+	if (e == -EEXIST)
+		die("--%s %s: already exists (capsa creates the socket)", opt, path);
+	if (e)
+		die("--%s %s: %s", opt, path, strerror(-e));
+}
+
+/* --vsock and --control: the sockets first, then the broker that removes them. */
+static void
+open_sockets(struct session *s)
+{
+	int e = 0;
+
+	if (s->cfg.vsock_path)
+		socket_failed("vsock", s->cfg.vsock_path, vsock_bridge(s->vsock, s->cfg.vsock_path));
+	if (s->cfg.control_path && !(s->exec = vsock_exec_listen(s->vsock, s->cfg.control_path, &e)))
+		socket_failed("control", s->cfg.control_path, e);
+	e = broker_start();
+	if (e)
+		die("cannot start the socket helper: %s", strerror(-e));
 }
 
 /*
@@ -241,23 +276,23 @@ build_vm(struct session *s)
 	open_disks(s);
 	if (vm_create(&s->vm, s->cfg.memory_mib * MIB, s->cfg.cpus) < 0)
 		die("%s", s->vm.end_msg);
-	if (serial_init(&s->serial, &s->vm, s->cfg.verbose ? STDERR_FILENO : -1) < 0 ||
+	klog_init(&s->klog, &s->vm, s->cfg.verbose ? STDERR_FILENO : -1);
+	if (serial_init(&s->serial, &s->vm, &s->klog) < 0 ||
 	    i8042_init(&s->vm) < 0 || loop_init(&s->loop) < 0)
 		die("cannot set up devices: %s", strerror(errno));
 	place_device(s, &base, &irq);
 	s->vsock = vsock_create(&s->vm, &s->loop, base, irq, s->cfg.cid);
 	if (!s->vsock)
 		die("cannot create the vsock device: %s", strerror(errno));
-	if (s->cfg.vsock_path) {
-		int e = vsock_bridge(s->vsock, s->cfg.vsock_path);
-
-		if (e == -EEXIST)
-			die("--vsock %s: already exists (capsa creates the socket)", s->cfg.vsock_path);
-		if (e)
-			die("--vsock %s: %s", s->cfg.vsock_path, strerror(-e));
-	}
+	open_sockets(s);
 	attach_disks(s);
 	setup_net(s);
+	if (s->cfg.verbose) {
+		place_device(s, &base, &irq);
+		s->console = console_create(&s->vm, base, irq, &s->klog);
+		if (!s->console)
+			die("cannot create the console device: %s", strerror(errno));
+	}
 	expose_stdio(s);
 	load_guest(s);
 	log_info("VM built: %u vCPU, %llu MiB (%.1f ms)", s->cfg.cpus,
@@ -297,6 +332,7 @@ on_control(struct ev *ev, uint32_t events)
 			log_info("guest init ready (%.1f ms)", now_ms() - s->t0);
 			loop_del(&s->loop, &s->boot_ev);
 			close(s->boot_ev.fd);
+			vsock_exec_ready(s->exec);
 		} else if (m.type == MSG_EXIT && m.value >= 0 && m.value <= 255) {
 			s->status = m.value;
 			s->loop.done = true;
@@ -483,7 +519,7 @@ dump_state(struct session *s)
 static int
 finish(struct session *s)
 {
-	char tail[SERIAL_TAIL], broken[128];
+	char tail[KLOG_TAIL], broken[128];
 	int why = atomic_load(&s->vm.end);
 
 	if (s->status < 0)
@@ -491,6 +527,8 @@ finish(struct session *s)
 	vsock_flush(s->vsock, FLUSH_MS);
 	if (s->net)
 		net_log_stats(s->net);
+	for (unsigned i = 0; i < s->vm.ncpus; i++)
+		log_info("vcpu%u: %llu exits", i, (unsigned long long)atomic_load(&s->vm.vcpus[i].exits));
 	if (s->status >= 0) {
 		log_info("command exited with status %d (%.1f ms)", s->status, now_ms() - s->t0);
 		return s->status;
@@ -504,9 +542,12 @@ finish(struct session *s)
 	else
 		log_warn("the guest stopped without reporting the command's exit status");
 	if (!s->cfg.verbose) {
-		serial_tail(&s->serial, tail, sizeof(tail));
+		klog_tail(&s->klog, tail, sizeof(tail));
 		if (tail[0])
 			fprintf(stderr, "capsa: last guest kernel messages (--verbose shows all):\n%s", tail);
+	} else if (!console_up(s->console)) {
+		log_warn("the guest kernel stopped before its console came up (without --verbose "
+			 "capsa shows its last message)");
 	}
 	return EXIT_CAPSA;
 }
@@ -523,7 +564,7 @@ main(int argc, char **argv)
 	if (options_parse(&s.cfg, argc, argv, err, sizeof(err)) < 0)
 		die("%s", err);
 	if (s.cfg.action == ACT_HELP) {
-		options_usage();
+		options_usage(s.cfg.exec);
 		return 0;
 	}
 	if (s.cfg.action == ACT_VERSION) {
@@ -531,6 +572,8 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_verbose = s.cfg.verbose;
+	if (s.cfg.exec)
+		return exec_main(&s.cfg);
 	if (s.cfg.action == ACT_CHECK)
 		return jail_check(&s.cfg.jail);
 	block_signals();

@@ -28,6 +28,7 @@
 #include <linux/vm_sockets.h>
 
 #include "env.h"
+#include "exec.h"
 #include "init.h"
 #include "proto.h"
 #include "rootfs.h"
@@ -48,9 +49,11 @@ struct run {
 	int nargs, nenv, ncopies;
 	bool tty;
 	unsigned rows, cols;
+	bool exec;		/* --control: serve `capsa exec` (exec.c) */
 };
 
 static int ctrl_fd = -1, err_fd = 2;
+static pid_t exec_server;
 static bool root_rw;
 
 /* One line on the command's stderr (or the console before it exists). */
@@ -82,6 +85,8 @@ finish(int status)
 {
 	struct pollfd p = { .fd = ctrl_fd, .events = POLLIN };
 
+	/* Running execs' clients hear that the sandbox ends, before it does. */
+	exec_stop(exec_server);
 	/* Disk writes are on the host before capsa hears the status and ends the VM. */
 	rootfs_leave(root_rw);
 	sync();
@@ -135,6 +140,8 @@ add_record(struct run *r, int tag, const char *v)
 		r->tty = sscanf(v, "%ux%u", &r->rows, &r->cols) == 2;
 	else if (tag == RUN_ROOTFS)
 		r->rootfs = v;
+	else if (tag == RUN_EXEC)
+		r->exec = true;
 }
 
 static int
@@ -311,7 +318,7 @@ main(void)
 	static struct run r;
 	static struct session s;
 	char staging[64];
-	int fds[3], staging_fd, sfd;
+	int fds[3], staging_fd, sfd, exec_fd = -1;
 
 	umask(0);
 	signal(SIGPIPE, SIG_IGN);	/* a relay's reader gone is an error return */
@@ -324,6 +331,10 @@ main(void)
 	fds[0] = connect_host(PORT_STDIN);
 	fds[1] = connect_host(PORT_STDOUT);
 	fds[2] = err_fd = connect_host(PORT_STDERR);
+	if (r.exec && (exec_fd = exec_listen()) < 0) {
+		say("capsa-init: cannot listen for capsa exec: %s\n", strerror(errno));
+		finish(125);
+	}
 	send_msg(MSG_READY, 0);
 	staging_fd = r.ncopies ? open(RUN_COPY_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
 	snprintf(staging, sizeof(staging), "/proc/self/fd/%d", staging_fd);
@@ -343,7 +354,10 @@ main(void)
 	if (staging_fd >= 0)
 		close(staging_fd);
 	umask(022);
-	relay_priority();
+	relay_priority();	/* before the exec server: its relays too */
+	/* Execs see what the main command sees: the root, the copies, the network. */
+	if (exec_fd >= 0)
+		exec_server = exec_serve(exec_fd);
 
 	if ((sfd = child_events()) < 0) {
 		say("capsa-init: signalfd: %s\n", strerror(errno));

@@ -457,13 +457,6 @@ blk_config(struct virtio_dev *vdev, uint32_t *len)
 	return &d->config;
 }
 
-static void
-blk_notify(struct virtio_dev *vdev, unsigned q)
-{
-	(void)vdev;
-	(void)q;
-}
-
 static const struct virtio_ops blk_ops = {
 	.name = "blk",
 	.device_id = VIRTIO_ID_BLOCK,
@@ -471,7 +464,6 @@ static const struct virtio_ops blk_ops = {
 		    1ULL << VIRTIO_BLK_F_FLUSH,
 	.nqueues = 1,
 	.config = blk_config,
-	.notify = blk_notify,
 	.reset = blk_reset,
 	.dump = blk_dump,
 };

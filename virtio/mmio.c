@@ -176,6 +176,11 @@ reg_write(struct virtio_dev *dev, uint64_t reg, uint32_t v)
 			set_addr(&dev->driver_features, v, dev->drv_feat_sel == 1);
 		break;
 	case REG_QUEUE_SEL:		dev->queue_sel = v; break;
+	case REG_QUEUE_NOTIFY:
+		/* Only devices that serve kicks inline see this: see wire_eventfds(). */
+		if (dev->ops->notify && v < dev->ops->nqueues && virtio_live(dev) && dev->vq[v].ready)
+			dev->ops->notify(dev, v);
+		break;
 	case REG_INT_ACK:		atomic_fetch_and(&dev->isr, ~v); break;
 	case REG_STATUS:		set_status(dev, v); break;
 	default:			queue_write(dev, reg, v); break;
@@ -253,7 +258,7 @@ wire_eventfds(struct virtio_dev *dev)
 	irqfd.fd = (uint32_t)dev->irq_fd;
 	if (ioctl(dev->vm->fd, KVM_IRQFD, &irqfd) < 0)
 		return -errno;
-	for (unsigned i = 0; i < dev->ops->nqueues; i++) {
+	for (unsigned i = 0; i < dev->ops->nqueues && !dev->ops->notify; i++) {
 		struct kvm_ioeventfd io = {
 			.addr = dev->base + REG_QUEUE_NOTIFY, .len = 4, .datamatch = i,
 			.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,

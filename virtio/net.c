@@ -452,13 +452,6 @@ net_config(struct virtio_dev *vdev, uint32_t *len)
 	return &d->config;
 }
 
-static void
-net_notify(struct virtio_dev *vdev, unsigned q)
-{
-	(void)vdev;
-	(void)q;
-}
-
 /*
  * The driver reset the device (on a vCPU thread, lock held): the rings are
  * gone, and with them any frame half copied or waiting. Only plain state
@@ -483,7 +476,6 @@ static const struct virtio_ops net_ops = {
 	.features = NET_FEATURES,
 	.nqueues = 2,
 	.config = net_config,
-	.notify = net_notify,
 	.reset = net_reset,
 };
 
@@ -494,7 +486,6 @@ static const struct virtio_ops net_offload_ops = {
 	.features = NET_FEATURES | NET_OFFLOADS,
 	.nqueues = 2,
 	.config = net_config,
-	.notify = net_notify,
 	.reset = net_reset,
 };
 

@@ -74,8 +74,12 @@ struct virtio_dev;
  *              (VIRTIO_F_VERSION_1 is added).
  * @nqueues:    number of virtqueues.
  * @config:     bytes of the device configuration space.
- * @notify:     the driver kicked queue @q; runs on the event loop thread
- *              with the device lock held.
+ * @notify:     optional: the driver kicked queue @q, served on the vCPU
+ *              thread that wrote QueueNotify, with the device lock held,
+ *              instead of through an ioeventfd. Only for a device whose
+ *              work is a short copy and whose driver spins until it is done
+ *              (a console), where the round trip to another thread costs
+ *              more than the work.
  * @reset:      the driver reset the device; drop in-flight state.
  * @dump:       optional: log_state() lines on the device's own state (the
  *              requests it holds), with the device lock held.

@@ -37,9 +37,25 @@ static void flush_rx(struct vsock_dev *d);
 
 /* ---- packets from the guest -------------------------------------------- */
 
+/* The service that owns host port @port, if any. */
+static struct vsock_service *
+find_service(struct vsock_dev *d, uint32_t port)
+{
+	for (struct vsock_service *s = d->services; s; s = s->next)
+		if (s->accept && port >= s->port_lo && port <= s->port_hi)
+			return s;
+	return NULL;
+}
+
+/*
+ * The guest connects to a host port: one of capsa's stdio ports (each
+ * taken once), or a port a service owns. Anything else, or a full
+ * connection table, is refused with a RST.
+ */
 static void
 on_request(struct vsock_dev *d, const struct virtio_vsock_hdr *h)
 {
+	struct vsock_service *s = NULL;
 	struct vsock_port *p = NULL;
 	struct conn *c = NULL;
 
@@ -48,14 +64,15 @@ on_request(struct vsock_dev *d, const struct virtio_vsock_hdr *h)
 			p = &d->ports[i];
 	if (p)
 		c = conn_new(d, h->dst_port, h->src_port, p->in_fd, p->out_fd);
-	else if (d->bridge && (h->dst_port & ~0xfU) != CAPSA_PORT_BASE)
-		c = bridge_outbound(d, h->dst_port, h->src_port);
+	else if ((s = find_service(d, h->dst_port)))
+		c = s->accept(s, h->dst_port, h->src_port);
 	if (!c) {
 		queue_rst(d, h->dst_port, h->src_port);
 		return;
 	}
 	if (p)
 		p->taken = true;
+	c->svc = s;
 	c->peer_buf_alloc = h->buf_alloc;
 	c->peer_fwd_cnt = h->fwd_cnt;
 	conn_owe(c, OWE_RESPONSE);
@@ -111,7 +128,8 @@ on_packet(struct vsock_dev *d, const struct virtio_vsock_hdr *h,
 			break;
 		}
 		c->connecting = false;
-		bridge_opened(c);
+		if (c->svc && c->svc->opened)
+			c->svc->opened(c);
 		conn_update_poll(c);
 		break;
 	default:			/* REQUEST on a known connection */
@@ -357,13 +375,6 @@ kick(struct ev *ev, uint32_t events)
 	vsock_unlock(d);
 }
 
-static void
-vsock_notify(struct virtio_dev *vdev, unsigned q)
-{
-	(void)vdev;
-	(void)q;
-}
-
 /*
  * The driver reset the device: every connection is gone (5.10.6.6). This
  * runs on a vCPU thread, but connections belong to the loop thread (their
@@ -438,7 +449,6 @@ static const struct virtio_ops vsock_ops = {
 	.features = 0,
 	.nqueues = 3,
 	.config = vsock_config,
-	.notify = vsock_notify,
 	.reset = vsock_reset,
 	.dump = vsock_dump,
 };

@@ -292,7 +292,7 @@ conn_new(struct vsock_dev *d, uint32_t host_port, uint32_t guest_port,
 }
 
 /**
- * conn_close() - forget a connection; a bridge socket is closed with it.
+ * conn_close() - forget a connection; a service's socket is closed with it.
  */
 void
 conn_close(struct conn *c)
@@ -311,7 +311,8 @@ conn_close(struct conn *c)
 	free(c->buf);
 	if (c->owns_fd) {
 		close(c->in_fd);
-		bridge_fd_closed(d);
+		if (c->svc && c->svc->closed)
+			c->svc->closed(c->svc);
 	}
 	c->closed = true;
 	d->nconns--;
@@ -372,11 +373,6 @@ recv_data(struct conn *c, const struct vq_chain *ch, uint32_t len)
 	conn_update_poll(c);
 }
 
-/*
- * The guest connects to a host port: one of capsa's own (each taken once),
- * or, with --vsock PATH, whoever listens on PATH_<port>. Anything else, or
- * a full connection table, is refused with a RST.
- */
 /**
  * vsock_flush() - write out what the guest sent and capsa still holds.
  * @d:          the device; the VM has stopped.
@@ -397,4 +393,78 @@ vsock_flush(struct vsock_dev *d, int timeout_ms)
 		}
 	}
 	vsock_unlock(d);
+}
+
+/* ---- services ---------------------------------------------------------- */
+
+#define FIRST_HOST_PORT (1U << 30)	/* ports capsa picks for host-initiated links */
+
+/**
+ * vsock_register() - add a service; the guest's connections to its ports
+ * go to its accept handler (the first registered service wins).
+ */
+void
+vsock_register(struct vsock_dev *d, struct vsock_service *s)
+{
+	struct vsock_service **pp = &d->services;
+
+	while (*pp)
+		pp = &(*pp)->next;
+	s->next = NULL;
+	*pp = s;
+}
+
+static bool
+port_free(struct vsock_dev *d, uint32_t port)
+{
+	for (unsigned h = 0; h < HASH_SIZE; h++)
+		for (struct conn *c = d->hash[h]; c; c = c->hnext)
+			if (c->host_port == port)
+				return false;
+	return true;
+}
+
+/* A host port no connection uses, from 2^30 up (far from capsa's own). */
+static uint32_t
+pick_port(struct vsock_dev *d)
+{
+	for (;;) {
+		uint32_t p = d->next_port++;
+
+		if (d->next_port < FIRST_HOST_PORT)
+			d->next_port = FIRST_HOST_PORT;
+		if (p >= FIRST_HOST_PORT && port_free(d, p))
+			return p;
+	}
+}
+
+/**
+ * vsock_connect() - open a connection from the host to guest port
+ * @guest_port on behalf of service @s, carrying the socket @fd both ways.
+ * @d:          the device (lock held).
+ * @s:          the service; its opened() runs when the guest accepts.
+ * @guest_port: where the guest listens.
+ * @fd:         the host end; owned by the connection from now on, closed
+ *              with it (also when this fails).
+ *
+ * A guest with no listener there answers with a RST, which closes it.
+ *
+ * Return: the connection, or NULL at the connection cap or out of memory.
+ */
+struct conn *
+vsock_connect(struct vsock_dev *d, struct vsock_service *s, uint32_t guest_port, int fd)
+{
+	struct conn *c = conn_new(d, pick_port(d), guest_port, fd, fd);
+
+	if (!c) {
+		close(fd);
+		return NULL;
+	}
+	c->svc = s;
+	c->owns_fd = true;
+	c->connecting = true;
+	conn_owe(c, OWE_REQUEST);
+	conn_update_poll(c);
+	vsock_kick_rx(d);
+	return c;
 }

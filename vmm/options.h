@@ -34,6 +34,7 @@ struct disk_spec {
 
 struct capsa_config {
 	enum action action;
+	bool exec;			/* capsa exec PATH: a client of --control PATH */
 	uint64_t memory_mib;
 	unsigned cpus;
 	bool verbose;
@@ -42,6 +43,7 @@ struct capsa_config {
 	uint64_t kill_after_s;		/* after a forwarded signal; 0: never */
 	const char *workdir;
 	const char *vsock_path;		/* --vsock: Firecracker-style unix socket */
+	const char *control_path;	/* --control: the socket `capsa exec` connects to */
 	uint64_t cid;			/* the guest's vsock address */
 	const char *net_tap;		/* --net tap:NAME: NAME, or NULL for no network */
 	uint8_t mac[6];			/* --mac, valid when mac_set */
@@ -60,8 +62,9 @@ struct capsa_config {
 
 int options_parse(struct capsa_config *cfg, int argc, char **argv,
 		  char *err, unsigned errlen);
-void options_usage(void);
+void options_usage(bool exec);
 int strlist_add(struct strlist *l, char *s);
 int shebang_split(const char *line, struct strlist *words, char *err, unsigned errlen);
+int shebang_expand(struct capsa_config *cfg, int *argc, char ***argv, char *err, unsigned errlen);
 
 #endif

@@ -142,6 +142,17 @@ static const struct bad bad[] = {
 	{ { "--mac", "52:54:00:12:34:56", "--", "x" }, "--mac needs --net tap:NAME" },
 	{ { "--ip", "10.0.2.15/24", "--", "x" }, "--ip needs --net tap:NAME" },
 	{ { "--gateway", "10.0.2.2", "--", "x" }, "--gateway needs --net tap:NAME" },
+	{ { "--control", "", "--", "x" }, "--control needs a path" },
+	{ { "exec" }, "capsa exec needs the control socket first" },
+	{ { "exec", "--", "x" }, "capsa exec needs the control socket first" },
+	{ { "exec", "-e", "A=1", "--", "x" }, "capsa exec needs the control socket first" },
+	{ { "exec", "/s" }, "missing '-- COMMAND' (usage: capsa exec PATH" },
+	{ { "exec", "/s", "x" }, "missing '--' before the command 'x' (usage: capsa exec PATH" },
+	{ { "exec", "/s", "--memory", "1G", "--", "x" }, "--memory is for the sandbox" },
+	{ { "exec", "/s", "--control", "/t", "--", "x" }, "--control is for the sandbox" },
+	{ { "exec", "/s", "--bogus", "--", "x" }, "unknown option '--bogus' (see capsa exec --help)" },
+	{ { "exec", "/s", "--" }, "no command after '--'" },
+	{ { "exec", "/s", "-w", "rel", "--", "x" }, "must be an absolute path" },
 };
 
 static int
@@ -207,6 +218,32 @@ test_bad(void)
 		      "bad: \"%s\" in one line (got \"%s\")", bad[i].msg, err);
 		free(c.env.v);
 	}
+}
+
+/* capsa exec PATH [OPTIONS] -- COMMAND: the command's options, the same parsers. */
+static void
+test_exec(void)
+{
+	struct capsa_config c;
+	char err[256];
+
+	CHECK(parse((const char *[]){ "exec", "/run/box.sock", "-e", "A=1", "-w", "/tmp", "-t",
+				      "--timeout=5", "--kill-after=0", "--", "sh", "x", NULL },
+		    &c, err, sizeof(err)) == 0 &&
+	      c.exec && !strcmp(c.control_path, "/run/box.sock") && c.env.n == 1 &&
+	      !strcmp(c.workdir, "/tmp") && c.tty == TTY_FORCE && c.timeout_s == 5 &&
+	      c.kill_after_s == 0 && c.argc == 2 && !strcmp(c.argv[1], "x"),
+	      "exec: PATH, -e, -w, -t, --timeout, --kill-after and the command (%s)", err);
+	free(c.env.v);
+	CHECK(parse((const char *[]){ "exec", "/s", "--", "true", NULL }, &c, err, sizeof(err)) == 0 &&
+	      c.kill_after_s == DEFAULT_KILL_AFTER_S && c.action == ACT_RUN,
+	      "exec: --kill-after defaults as capsa's");
+	CHECK(parse((const char *[]){ "exec", "--help", NULL }, &c, err, sizeof(err)) == 0 &&
+	      c.exec && c.action == ACT_HELP, "capsa exec --help: its own help");
+	CHECK(parse((const char *[]){ "--control", "/c", "--", "x", NULL }, &c, err, sizeof(err)) == 0 &&
+	      !c.exec && !strcmp(c.control_path, "/c"), "--control PATH on a sandbox");
+	CHECK(parse((const char *[]){ "--", "exec", "/s", NULL }, &c, err, sizeof(err)) == 0 &&
+	      !c.exec && !strcmp(c.argv[0], "exec"), "-- exec: a command named exec, not the client");
 }
 
 static void
@@ -380,6 +417,7 @@ main(void)
 	unsetenv("T_OPTIONS_UNSET");
 	test_good();
 	test_bad();
+	test_exec();
 	test_actions();
 	test_size_cap();
 	test_parse_u64();
