@@ -238,14 +238,15 @@ on_control(struct session *s)
  * preempts the command that filled it, so on one vCPU the command writes
  * on until the pipe is full and init moves it in one piece, rather than
  * the two taking turns at every small write (each turn a context switch,
- * and one vsock packet). Children start as normal tasks again.
+ * and one vsock packet). The command is a normal task (session.c).
+ * musl has no sched_setscheduler(): the syscall.
  */
 static void
 relay_priority(void)
 {
 	struct sched_param sp = { 0 };
 
-	syscall(SYS_sched_setscheduler, 0, SCHED_BATCH | SCHED_RESET_ON_FORK, &sp);
+	syscall(SYS_sched_setscheduler, 0, SCHED_BATCH, &sp);
 }
 
 /* SIGCHLD as a readable fd; blocked before the first fork, so none is lost. */
