@@ -30,9 +30,10 @@ mirror() {
 		awk -v s="$suite" '$2 == s && $3 == "Packages" { print $1; exit }'
 }
 
-# debian_tree DIR PACKAGES: a stripped debootstrap tree with PACKAGES (commas).
+# debian_tree DIR PACKAGES: a stripped debootstrap tree with PACKAGES
+# (commas), made again when the list changes (DIR/.done holds it).
 debian_tree() {
-	[ ! -e "$1/.done" ] || return 0
+	[ "$(cat "$1/.done" 2>/dev/null)" != "$2" ] || return 0
 	need debootstrap
 	m=$(mirror)
 	[ -n "$m" ] || { echo "blk-fixtures: no apt mirror for $suite (apt-get update?)" >&2; exit 1; }
@@ -45,15 +46,18 @@ debian_tree() {
 		"$1"/usr/share/common-licenses "$1"/usr/share/lintian \
 		"$1"/var/lib/apt/lists/* "$1"/var/cache/apt/* "$1"/var/cache/debconf/*-old \
 		"$1"/var/log/* "$1"/usr/lib/x86_64-linux-gnu/gconv
-	touch "$1/.done"
+	echo "$2" >"$1/.done"
 }
+
+# fresh IMAGE TREE: IMAGE exists and is newer than TREE.
+fresh() { [ "$1" -nt "$2/.done" ]; }
 
 debian_tree "$tree" python3-minimal
 # What tests/vm/t_prog.sh runs: each a program users bring to a sandbox.
 debian_tree "$cache/debian-prog-rootfs" \
-	python3,postgresql,nodejs,gcc,libc6-dev,git,curl,strace,procps,inotify-tools,iproute2
+	python3,postgresql,nodejs,gcc,libc6-dev,git,curl,strace,procps,inotify-tools,iproute2,iptables,e2fsprogs
 
-if [ ! -e "$out/debian.ext4" ]; then
+if ! fresh "$out/debian.ext4" "$tree"; then
 	need mkfs.ext4
 	# Used space plus a quarter and 16 MiB: room for metadata and the journal.
 	mib=$(du -sm --exclude=.done "$tree" | cut -f1)
@@ -66,7 +70,7 @@ fi
 
 # squashfs TREE IMAGE
 squashfs() {
-	[ ! -e "$2" ] || return 0
+	! fresh "$2" "$1" || return 0
 	need mksquashfs
 	mksquashfs "$1" "$2.tmp" -comp zstd -noappend -quiet -e .done >/dev/null
 	mv "$2.tmp" "$2"

@@ -1,6 +1,7 @@
 # Real programs, unchanged, in the guest: each group a task users bring to
 # a sandbox, on the Debian root of tests/vm/blk-fixtures.sh (prog.squashfs:
-# PostgreSQL, node, python3, gcc, git, curl, strace, inotify-tools).
+# PostgreSQL, node, python3, gcc, git, curl, strace, inotify-tools,
+# iptables, e2fsprogs).
 # t_prog_env checks the guest environment itself, on the built-in root.
 # Sourced by run.sh (cap, status, bad).
 PROG_IMG=${FIXTURES:-/tests/fixtures}/blk/prog.squashfs
@@ -43,6 +44,9 @@ t_prog_env() {
 	cap -- sh -c 'for d in /run /run/lock /var/tmp /tmp /dev/shm; do touch $d/x && echo $d; done'
 	expect_eq "/run, /run/lock, /var/tmp, /tmp, /dev/shm writable" "$(cat "$T/out")" \
 		"$(printf '/run\n/run/lock\n/var/tmp\n/tmp\n/dev/shm')"
+	cap -- sh -c 'cut -d" " -f41 /proc/1/stat; cut -d" " -f41 /proc/self/stat'
+	expect_eq "init relays as SCHED_BATCH (3), the command is a normal task (0)" \
+		"$(cat "$T/out" | tr '\n' ' ')" "3 0 "
 	before=$(date +%s)
 	cap -- date +%s
 	after=$(date +%s)
@@ -217,5 +221,24 @@ print(len(kids), failed)" && cat pids.events'
 		"$(printf '67108864\n3 3\nmax 3')"
 }
 
+# A firewall and a port redirect with Debian's iptables (nf_tables, xt
+# matches through nft_compat); a disk image built and loop-mounted.
+t_prog_system() {
+	prog "iptables" '
+		node -e "require(\"http\").createServer((q, r) => r.end(\"via \" + q.url)).listen(8080, () => console.log(\"up\"))" >/tmp/n.log 2>&1 &
+		for i in $(seq 300); do grep -q up /tmp/n.log && break; sleep 0.1; done
+		iptables -t nat -A OUTPUT -o lo -p tcp --dport 81 -j REDIRECT --to-ports 8080 &&
+		iptables -A OUTPUT -o lo -p tcp -m multiport --dports 82,83 -m comment --comment "closed" -j DROP &&
+		iptables -A INPUT -m state --state ESTABLISHED,RELATED -j ACCEPT || exit
+		curl -sS http://127.0.0.1:81/r; echo
+		curl -sS -m 2 http://127.0.0.1:83/ 2>/dev/null; echo "curl $?"' || return
+	expect_out "iptables: REDIRECT, multiport, comment, state" "$(printf 'via /r\ncurl 28')"
+	prog "loop" '
+		truncate -s 32M /tmp/img && mkfs.ext4 -q /tmp/img && mkdir /tmp/m && mount -o loop /tmp/img /tmp/m &&
+		echo data >/tmp/m/f && umount /tmp/m && mount -o loop,ro /tmp/img /tmp/m && cat /tmp/m/f &&
+		losetup -a | grep -c /tmp/img'
+	expect_out "an ext4 image made, loop-mounted, written and read back" "$(printf 'data\n1')"
+}
+
 ALL_GROUPS="$ALL_GROUPS t_prog_env t_prog_env_rw t_prog_stdio t_prog_postgres t_prog_node_http"
-ALL_GROUPS="$ALL_GROUPS t_prog_python t_prog_gcc t_prog_git t_prog_inotify t_prog_sandbox"
+ALL_GROUPS="$ALL_GROUPS t_prog_python t_prog_gcc t_prog_git t_prog_inotify t_prog_sandbox t_prog_system"
