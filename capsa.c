@@ -54,6 +54,7 @@
 #define MAX_DEVS	(IOAPIC_PINS - FIRST_IRQ)
 #define BOOT_DEADLINE_S	30
 #define FLUSH_MS	5000
+#define REASSERT_EVERY	{ VIRTIO_REASSERT_MS / 1000, VIRTIO_REASSERT_MS % 1000 * 1000000L }
 
 extern const char guest_kernel[], guest_kernel_end[];
 extern const char guest_initrd[], guest_initrd_end[];
@@ -81,7 +82,7 @@ struct session {
 	unsigned interrupts;		/* SIGINT/SIGTERM received */
 	int kill_sig;			/* the signal --kill-after runs since, or 0 */
 	double t0;
-	struct ev end_ev, ctl_ev, sig_ev, boot_ev, timeout_ev, kill_ev;
+	struct ev end_ev, ctl_ev, sig_ev, boot_ev, timeout_ev, kill_ev, irq_ev;
 };
 
 /*
@@ -413,6 +414,18 @@ on_timeout(struct ev *ev, uint32_t events)
 	force_end(s, EXIT_TIMEOUT);
 }
 
+/* Every VIRTIO_REASSERT_MS: interrupts the guest never took go out again. */
+static void
+on_irq_check(struct ev *ev, uint32_t events)
+{
+	struct session *s = ev->opaque;
+	uint64_t n;
+
+	(void)events;
+	(void)!read(ev->fd, &n, sizeof(n));
+	virtio_reassert(&s->vm);
+}
+
 static void
 on_boot_deadline(struct ev *ev, uint32_t events)
 {
@@ -462,7 +475,10 @@ watch_events(struct session *s)
 	    arm_timer(&s->boot_ev, BOOT_DEADLINE_S) < 0 ||
 	    add_timer(s, &s->timeout_ev, on_timeout) < 0 ||
 	    (s->cfg.timeout_s && arm_timer(&s->timeout_ev, s->cfg.timeout_s) < 0) ||
-	    add_timer(s, &s->kill_ev, on_kill_after) < 0)
+	    add_timer(s, &s->kill_ev, on_kill_after) < 0 ||
+	    add_timer(s, &s->irq_ev, on_irq_check) < 0 ||
+	    timerfd_settime(s->irq_ev.fd, 0, &(struct itimerspec){ .it_interval = REASSERT_EVERY,
+							    .it_value = REASSERT_EVERY }, NULL) < 0)
 		die("cannot set up the event loop: %s", strerror(errno));
 }
 

@@ -63,10 +63,12 @@ static const unsigned long vcpu_ioctls[] = {
 	KVM_RUN,
 	KVM_GET_REGS, KVM_GET_SREGS,	/* register dump on an unexpected exit */
 	KVM_IRQ_LINE,			/* the serial port's interrupt */
+	KVM_GET_MP_STATE, KVM_GET_VCPU_EVENTS, KVM_GET_LAPIC,	/* the state dump (SIGUSR1) */
 };
 
 static const unsigned long vmm_ioctls[] = {
 	KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS, KVM_IRQ_LINE,	/* the vCPU threads' */
+	KVM_GET_MP_STATE, KVM_GET_VCPU_EVENTS, KVM_GET_LAPIC,
 	TCGETS, TCSETS, TCSETSW, TCSETSF,	/* the host terminal: raw mode, restore */
 	TIOCGWINSZ, TIOCSWINSZ,			/* window size; musl's stdout asks too */
 	TUNSETOFFLOAD,				/* virtio-net: offloads change at run time */
@@ -74,6 +76,7 @@ static const unsigned long vmm_ioctls[] = {
 };
 
 static const unsigned long fcntl_cmds[] = { F_GETFL, F_SETFL, F_GETFD, F_SETFD };
+static unsigned long own_tgid[1];	/* filled in by filter_build() */
 static const unsigned long filter_mode[] = { SECCOMP_SET_MODE_FILTER };
 static const unsigned long membarrier_cmds[] = {
 	MEMBARRIER_CMD_PRIVATE_EXPEDITED, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
@@ -111,6 +114,9 @@ static const struct allow vmm_allow[] = {
 	ANY(recvmsg),			/* sockets the vsock broker connected for us */
 	ANY(shutdown),			/* half-close: EOF to the other side */
 	ANY(wait4),			/* at exit, the vsock broker removing PATH */
+	ONE_OF(tgkill, 0, own_tgid),	/* the state dump kicks capsa's own vCPU threads */
+	ANY(getpid),			/* musl's raise(), and the kick's tgid */
+	ANY(gettid),			/* a vCPU thread notes its id for the kick */
 };
 
 /* A vCPU thread: KVM_RUN and the exits it serves (PIO, MMIO, device resets). */
@@ -124,6 +130,8 @@ static const struct allow vcpu_allow[] = {
 	ANY(rt_sigprocmask),		/* musl, when the thread ends */
 	ANY(exit),
 	ANY(restart_syscall),
+	ANY(gettid),			/* notes its id for the state dump's kick */
+	ANY(rt_sigreturn),		/* the end of that kick's (empty) handler */
 };
 
 static struct sock_fprog vmm_prog, vcpu_prog;
@@ -220,6 +228,7 @@ filter_build(void)
 {
 	int err = 0;
 
+	own_tgid[0] = (unsigned long)getpid();
 	if (!vmm_prog.filter)
 		err = build(vmm_allow, ARRAY_SIZE(vmm_allow), &vmm_prog);
 	if (!err && !vcpu_prog.filter)
