@@ -2,8 +2,8 @@
 /*
  * init.c - PID 1 inside the capsa guest.
  *
- * Mounts the basic filesystems, reads the run configuration capsa put in
- * the initramfs, puts copied files in place, connects the
+ * Sets up the system environment (env.c), reads the run configuration
+ * capsa put in the initramfs, puts copied files in place, connects the
  * control and stdio streams to the host over vsock, runs the command as a
  * session (session.c: its stdio on pipes or a pty, relayed to the
  * streams), reaps every child, and reports the command's exit status once
@@ -12,22 +12,22 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <net/if.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/ioctl.h>
-#include <sys/mount.h>
 #include <string.h>
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/vm_sockets.h>
 
+#include "env.h"
 #include "exec.h"
 #include "init.h"
 #include "proto.h"
@@ -98,26 +98,6 @@ finish(int status)
 	reboot(RB_AUTOBOOT);
 	for (;;)
 		pause();
-}
-
-static void
-mount_basics(void)
-{
-	static const struct { const char *src, *dst, *type; unsigned long flags; } m[] = {
-		{ "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC },
-		{ "sys", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC },
-		{ "dev", "/dev", "devtmpfs", MS_NOSUID },
-		{ "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC },
-		{ "tmp", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV },
-		{ "run", "/run", "tmpfs", MS_NOSUID | MS_NODEV },
-	};
-
-	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
-		mkdir(m[i].dst, 0755);
-		if (mount(m[i].src, m[i].dst, m[i].type, m[i].flags, NULL) < 0)
-			say("capsa-init: mount %s: %s\n", m[i].dst, strerror(errno));
-	}
-	chmod("/tmp", 01777);
 }
 
 static char *
@@ -207,22 +187,6 @@ place_copies(const struct run *r, const char *staging)
 	return 0;
 }
 
-/* Only the loopback interface is up unless capsa configured a network. */
-static void
-loopback_up(void)
-{
-	struct ifreq ifr = { .ifr_name = "lo" };
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	if (s < 0)
-		return;
-	if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
-		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-		ioctl(s, SIOCSIFFLAGS, &ifr);
-	}
-	close(s);
-}
-
 /* --net: eth0 up, and configured when --ip/--gateway say how. */
 static int
 configure_net(const struct run *r)
@@ -267,6 +231,22 @@ on_control(struct session *s)
 		session_resize(s, (uint32_t)m.value);
 	if (m.type == MSG_SIGNAL && m.value > 0 && m.value < NSIG)
 		session_signal(s, m.value);
+}
+
+/*
+ * From here on init mostly relays. SCHED_BATCH: woken by a pipe it never
+ * preempts the command that filled it, so on one vCPU the command writes
+ * on until the pipe is full and init moves it in one piece, rather than
+ * the two taking turns at every small write (each turn a context switch,
+ * and one vsock packet). The command is a normal task (session.c).
+ * musl has no sched_setscheduler(): the syscall.
+ */
+static void
+relay_priority(void)
+{
+	struct sched_param sp = { 0 };
+
+	syscall(SYS_sched_setscheduler, 0, SCHED_BATCH, &sp);
 }
 
 /* SIGCHLD as a readable fd; blocked before the first fork, so none is lost. */
@@ -343,14 +323,11 @@ main(void)
 
 	umask(0);
 	signal(SIGPIPE, SIG_IGN);	/* a relay's reader gone is an error return */
-	mount_basics();
+	env_mount();
 	if (load_run(&r) < 0) {
 		say("capsa-init: no run configuration\n");
 		finish(125);
 	}
-	if (r.hostname)
-		sethostname(r.hostname, strlen(r.hostname));
-	loopback_up();
 	ctrl_fd = connect_host(PORT_CONTROL);
 	fds[0] = connect_host(PORT_STDIN);
 	fds[1] = connect_host(PORT_STDOUT);
@@ -372,11 +349,13 @@ main(void)
 			finish(125);
 		}
 	}
+	env_finish(r.hostname ? r.hostname : "capsa", root_rw);
 	if (place_copies(&r, r.rootfs ? staging : RUN_COPY_DIR) < 0 || configure_net(&r) < 0)
 		finish(125);
 	if (staging_fd >= 0)
 		close(staging_fd);
 	umask(022);
+	relay_priority();	/* before the exec server: its relays too */
 	/* Execs see what the main command sees: the root, the copies, the network. */
 	if (exec_fd >= 0)
 		exec_server = exec_serve(exec_fd);

@@ -40,7 +40,9 @@
  *    Should:   unshare mount and IPC, and network unless a host network
  *              backend is attached (the VMM then needs no network at all);
  *              without the privilege for that, first enter a new user
- *              namespace that maps only capsa's own uid and gid
+ *              namespace that maps only capsa's own uid and gid (a root
+ *              capsa there, e.g. in a container, maps its --user identity
+ *              too, through a child forked before, for stage 4)
  *    Mustn't:  unshare PID (capsa would have to fork to enter it)
  *
  * 2. Filesystem (fs.c)
