@@ -35,6 +35,7 @@
 #include "init.h"
 #include "proto.h"
 #include "rootfs.h"
+#include "shares.h"
 
 #define MAX_ARGS 65536
 #define MAX_COPIES 256
@@ -158,6 +159,8 @@ add_record(struct run *r, int tag, const char *v)
 		r->tty = sscanf(v, "%ux%u", &r->rows, &r->cols) == 2;
 	else if (tag == RUN_ROOTFS)
 		r->rootfs = v;
+	else if (tag == RUN_SHARE || tag == RUN_ROOT_SHARE)
+		shares_record(tag, v);
 }
 
 static int
@@ -201,6 +204,18 @@ place_copies(const struct run *r, const char *staging)
 		}
 	}
 	return 0;
+}
+
+/* --share: each at its guest path, once the root is in place. */
+static int
+mount_shares(void)
+{
+	char err[256];
+
+	if (shares_mount(err, sizeof(err)) == 0)
+		return 0;
+	say("capsa: %s\n", err);
+	return -1;
 }
 
 /* Only the loopback interface is up unless capsa configured a network. */
@@ -448,7 +463,8 @@ main(void)
 			finish(125);
 		}
 	}
-	if (place_copies(&r, r.rootfs ? staging : RUN_COPY_DIR) < 0 || configure_net(&r) < 0)
+	if (mount_shares() < 0 || place_copies(&r, r.rootfs ? staging : RUN_COPY_DIR) < 0 ||
+	    configure_net(&r) < 0)
 		finish(125);
 	if (staging_fd >= 0)
 		close(staging_fd);

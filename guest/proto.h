@@ -30,6 +30,8 @@ enum run_tag {
 	RUN_NET_IP = 'i',	/* "ADDR/PREFIX": its IPv4 address */
 	RUN_NET_GW = 'g',	/* "ADDR": the default gateway */
 	RUN_ROOTFS = 'r',	/* "ro" or "rw": the root is on /dev/vda, see rootfs.c */
+	RUN_SHARE = 's',	/* "ro:TAG:/PATH" or "rw:...": mount virtio-fs TAG at PATH */
+	RUN_ROOT_SHARE = 'R',	/* "TAG": with RUN_ROOTFS, the root is virtio-fs TAG */
 };
 
 #define RUN_COPY_DIR "/.capsa/copy"
