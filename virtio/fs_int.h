@@ -22,6 +22,9 @@
 #define FS_MIN_MINOR	31		/* Linux 5.4, the first virtio-fs */
 #define FS_TABLE_MAX	(1U << 20)	/* slots per table; the budget binds first */
 #define FS_NONE		UINT32_MAX
+#define FS_SHORT_TTL	1		/* s: a share the host may change */
+#define FS_LONG_TTL	86400		/* s: the read-only root */
+#define FS_OVERFLOW_ID	65534		/* what host root is shown as */
 
 /*
  * A file or directory the guest knows, by (st_dev, st_ino). @fd is an
@@ -130,7 +133,20 @@ struct fs_handle *fs_handle_get(struct fs_server *srv, uint64_t fh, bool dir);
 void fs_handle_put(struct fs_server *srv, struct fs_handle *h);
 int fs_handle_release(struct fs_server *srv, uint64_t fh, bool dir);
 
-/* fs_ops.c: helpers for the handlers */
+/* The share's owner is the guest's root (see fs_node.c). */
+static inline uint32_t
+fs_id_out(uint32_t id, uint32_t owner)
+{
+	return id == owner ? 0 : id == 0 ? FS_OVERFLOW_ID : id;
+}
+
+static inline uint32_t
+fs_id_in(uint32_t id, uint32_t owner)
+{
+	return id == 0 ? owner : id;
+}
+
+/* fs_node.c: helpers for the handlers */
 int fs_reopen(const struct fs_server *srv, const struct fs_inode *n, int flags);
 int fs_stat(int fd, struct stat *st);
 void fs_fd_name(int fd, char buf[16]);
@@ -141,8 +157,19 @@ int fs_lookup_name(struct fs_req *r, struct fs_inode *parent, const char *name,
 int fs_add_entry(struct fs_req *r, int fd, struct fuse_entry_out *e);
 int fs_openat_beneath(int dirfd, const char *name, int flags, mode_t mode);
 void fs_reply_data(struct fs_req *r, const void *buf, size_t len);
+void fs_reply_entry(struct fs_req *r);
+int fs_reply_attr(struct fs_req *r, int fd);
 
 /* The handlers, by file; fs_ops.c's table maps opcodes to them. */
+int fs_setattr(struct fs_req *r);
+int fs_mkdir(struct fs_req *r);
+int fs_mknod(struct fs_req *r);
+int fs_symlink(struct fs_req *r);
+int fs_link(struct fs_req *r);
+int fs_unlink(struct fs_req *r);
+int fs_rmdir(struct fs_req *r);
+int fs_rename(struct fs_req *r);
+int fs_rename2(struct fs_req *r);
 int fs_open(struct fs_req *r);
 int fs_create_open(struct fs_req *r);
 int fs_read(struct fs_req *r);

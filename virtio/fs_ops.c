@@ -12,22 +12,6 @@
  * value is copied out of guest memory once, then checked; a handler sees
  * only the copies (WRITE data and READ buffers excepted: they go straight
  * between guest memory and the file).
- *
- * Confinement: each lookup resolves one name below its parent's fd with
- * openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
- * and O_PATH | O_NOFOLLOW: a symlink is returned as itself, never
- * followed (the guest reads it with READLINK and resolves it itself), and
- * a symlink swapped in on the host between two requests is just that, a
- * symlink. A lookup that lands on another filesystem (a mount point below
- * the share) finds nothing: a share is the one filesystem its root is on.
- * Only regular files and directories are ever opened for I/O; a device
- * node, FIFO or socket on the share is served as attributes only.
- *
- * Identity: the server acts with its threads' own credentials, never the
- * guest's (a guest's uid means nothing on the host). The share's owner is
- * shown to the guest as root (uid and gid 0), and host root as the
- * overflow id 65534, so the guest's root owns the user's files; a chown
- * to 0 is a chown to the owner.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,15 +24,10 @@
 #include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <unistd.h>
-#include <linux/fs.h>
-#include <linux/openat2.h>
 
 #include "fs_int.h"
 #include "../vmm/util.h"
 
-#define OVERFLOW_ID	65534
-#define SHORT_TTL	1		/* s: a share the host may change */
-#define LONG_TTL	86400		/* s: the read-only root */
 #define MAX_BACKGROUND	64
 
 typedef int (*fs_fn)(struct fs_req *r);
@@ -71,195 +50,6 @@ struct fs_op {
 	bool target, extra, mutates, node, no_reply;
 };
 
-/* ---- helpers ------------------------------------------------------------ */
-
-/**
- * fs_stat() - the attributes of the file @fd is on, symlinks included.
- */
-int
-fs_stat(int fd, struct stat *st)
-{
-	return fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
-}
-
-static uint32_t
-id_out(uint32_t id, uint32_t owner)
-{
-	return id == owner ? 0 : id == 0 ? OVERFLOW_ID : id;
-}
-
-static uint32_t
-id_in(uint32_t id, uint32_t owner)
-{
-	return id == 0 ? owner : id;
-}
-
-/**
- * fs_fill_attr() - FUSE's view of @st: the owner mapped, see the top.
- */
-void
-fs_fill_attr(const struct fs_server *srv, const struct stat *st, struct fuse_attr *a)
-{
-	*a = (struct fuse_attr){
-		.ino = st->st_ino, .size = (uint64_t)st->st_size, .blocks = (uint64_t)st->st_blocks,
-		.atime = (uint64_t)st->st_atim.tv_sec, .atimensec = (uint32_t)st->st_atim.tv_nsec,
-		.mtime = (uint64_t)st->st_mtim.tv_sec, .mtimensec = (uint32_t)st->st_mtim.tv_nsec,
-		.ctime = (uint64_t)st->st_ctim.tv_sec, .ctimensec = (uint32_t)st->st_ctim.tv_nsec,
-		.mode = st->st_mode, .nlink = (uint32_t)st->st_nlink,
-		.uid = id_out(st->st_uid, srv->share.owner_uid),
-		.gid = id_out(st->st_gid, srv->share.owner_gid),
-		.rdev = (uint32_t)st->st_rdev, .blksize = (uint32_t)st->st_blksize,
-	};
-}
-
-static uint64_t
-ttl(const struct fs_server *srv)
-{
-	return srv->share.cache ? LONG_TTL : SHORT_TTL;
-}
-
-/**
- * fs_fd_name() - "/proc/self/fd/N" relative to the detached fd directory: "N".
- */
-void
-fs_fd_name(int fd, char buf[16])
-{
-	snprintf(buf, 16, "%d", fd);
-}
-
-/**
- * fs_reopen() - open the file O_PATH fd @n->fd is on, for I/O.
- * @srv:   the server.
- * @n:     the inode; must be a regular file (checked by the caller).
- * @flags: open flags, checked by the caller; O_CLOEXEC and O_NOCTTY added.
- *
- * Through capsa's own fd directory: the only way to go from an O_PATH fd
- * to an open file without a path that could have changed under it. The
- * new fd is checked to be on the same regular file.
- *
- * Return: the fd, or -errno.
- */
-int
-fs_reopen(const struct fs_server *srv, const struct fs_inode *n, int flags)
-{
-	char name[16];
-	struct stat st;
-	int fd;
-
-	fs_fd_name(n->fd, name);
-	fd = openat(srv->share.proc_fd, name, flags | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_ino != n->ino || st.st_dev != n->dev) {
-		close(fd);
-		return -EIO;
-	}
-	return fd;
-}
-
-/**
- * fs_openat_beneath() - open one name below @dirfd, never through a symlink.
- *
- * openat2 where the kernel has it (5.6); else openat with O_NOFOLLOW,
- * which for one component without '/' resolves the same.
- *
- * Return: the fd, or -errno.
- */
-int
-fs_openat_beneath(int dirfd, const char *name, int flags, mode_t mode)
-{
-	struct open_how how = {
-		.flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC),
-		.mode = (flags & O_CREAT) ? mode : 0,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	long fd = syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
-
-	if (fd < 0 && errno == ENOSYS)
-		fd = openat(dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
-	return fd < 0 ? -errno : (int)fd;
-}
-
-/**
- * fs_add_entry() - an O_PATH fd on a file the guest now knows: its entry.
- * @r:  the request.
- * @fd: the O_PATH fd; consumed.
- * @e:  filled in.
- *
- * Return: 0, -ENOENT for a file on another filesystem, -ENFILE at the
- * budget, or another -errno.
- */
-int
-fs_add_entry(struct fs_req *r, int fd, struct fuse_entry_out *e)
-{
-	struct fs_server *srv = r->srv;
-	struct fs_inode *n;
-	struct stat st;
-	int err = fs_stat(fd, &st);
-
-	if (!err && st.st_dev != srv->root_dev)
-		err = -ENOENT;
-	if (err) {
-		close(fd);
-		return err;
-	}
-	err = fs_inode_add(srv, fd, &st, &n);
-	if (err)
-		return err;
-	*e = (struct fuse_entry_out){
-		.nodeid = fs_inode_id(srv, n), .generation = n->gen,
-		.entry_valid = ttl(srv), .attr_valid = ttl(srv),
-	};
-	fs_fill_attr(srv, &st, &e->attr);
-	fs_inode_put(srv, n);
-	return 0;
-}
-
-/**
- * fs_lookup_name() - look @name up below @parent: one more reference.
- *
- * Return: 0 with @e filled, or -errno.
- */
-int
-fs_lookup_name(struct fs_req *r, struct fs_inode *parent, const char *name,
-	       struct fuse_entry_out *e)
-{
-	int fd;
-
-	if (!S_ISDIR(parent->type))
-		return -ENOTDIR;
-	fd = fs_openat_beneath(parent->fd, name, O_PATH, 0);
-	if (fd < 0)
-		return fd;
-	return fs_add_entry(r, fd, e);
-}
-
-/**
- * fs_reply_data() - reply bytes right after the header (READLINK).
- */
-void
-fs_reply_data(struct fs_req *r, const void *buf, size_t len)
-{
-	r->data = (uint32_t)iov_from_buf(r->c->iov + r->c->n_out, r->c->n_in,
-					 sizeof(struct fuse_out_header), buf, MIN(len, r->room));
-}
-
-static void
-reply_entry(struct fs_req *r)
-{
-	r->olen = sizeof(r->o.entry);
-}
-
-/**
- * fs_safe_mode() - the permission bits a guest may set on the host: never
- * set-user-ID, and set-group-ID only on directories (group inheritance).
- */
-mode_t
-fs_safe_mode(mode_t mode, bool dir)
-{
-	return mode & 07777 & ~(mode_t)S_ISUID & ~(mode_t)(dir ? 0 : S_ISGID);
-}
-
 /* ---- the handlers ------------------------------------------------------- */
 
 static int
@@ -269,11 +59,11 @@ fs_lookup(struct fs_req *r)
 
 	/* The read-only root caches what is not there, too: nodeid 0. */
 	if (err == -ENOENT && r->srv->share.cache) {
-		r->o.entry = (struct fuse_entry_out){ .entry_valid = LONG_TTL };
+		r->o.entry = (struct fuse_entry_out){ .entry_valid = FS_LONG_TTL };
 		err = 0;
 	}
 	if (!err)
-		reply_entry(r);
+		fs_reply_entry(r);
 	return err;
 }
 
@@ -305,90 +95,13 @@ fs_batch_forget(struct fs_req *r)
 	return 0;
 }
 
-static int
-reply_attr(struct fs_req *r, int fd)
-{
-	struct stat st;
-	int err = fs_stat(fd, &st);
-
-	if (err)
-		return err;
-	r->o.attr = (struct fuse_attr_out){ .attr_valid = ttl(r->srv) };
-	fs_fill_attr(r->srv, &st, &r->o.attr.attr);
-	r->olen = sizeof(r->o.attr);
-	return 0;
-}
 
 static int
 fs_getattr(struct fs_req *r)
 {
-	return reply_attr(r, r->node->fd);
+	return fs_reply_attr(r, r->node->fd);
 }
 
-static int
-set_times(struct fs_req *r, const char *name)
-{
-	const struct fuse_setattr_in *a = &r->a.setattr;
-	struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_nsec = UTIME_OMIT } };
-
-	if (a->valid & FATTR_ATIME)
-		ts[0] = (a->valid & FATTR_ATIME_NOW) ? (struct timespec){ .tv_nsec = UTIME_NOW } :
-			(struct timespec){ (time_t)a->atime, a->atimensec };
-	if (a->valid & FATTR_MTIME)
-		ts[1] = (a->valid & FATTR_MTIME_NOW) ? (struct timespec){ .tv_nsec = UTIME_NOW } :
-			(struct timespec){ (time_t)a->mtime, a->mtimensec };
-	return utimensat(r->srv->share.proc_fd, name, ts, 0) < 0 ? -errno : 0;
-}
-
-static int
-set_size(struct fs_req *r)
-{
-	const struct fuse_setattr_in *a = &r->a.setattr;
-	struct fs_handle *h = (a->valid & FATTR_FH) ? fs_handle_get(r->srv, a->fh, false) : NULL;
-	int fd, err = 0;
-
-	if (!S_ISREG(r->node->type))
-		return S_ISDIR(r->node->type) ? -EISDIR : -EINVAL;
-	if (a->size > (uint64_t)INT64_MAX)
-		err = -EFBIG;
-	fd = err ? -1 : h && h->write ? h->fd : fs_reopen(r->srv, r->node, O_WRONLY);
-	if (fd < 0 && !err)
-		err = fd;
-	if (!err && ftruncate(fd, (off_t)a->size) < 0)
-		err = -errno;
-	if (fd >= 0 && !(h && h->write))
-		close(fd);
-	if (h)
-		fs_handle_put(r->srv, h);
-	return err;
-}
-
-static int
-fs_setattr(struct fs_req *r)
-{
-	const struct fuse_setattr_in *a = &r->a.setattr;
-	const struct fs_inode *n = r->node;
-	uid_t uid = (a->valid & FATTR_UID) ? id_in(a->uid, r->srv->share.owner_uid) : (uid_t)-1;
-	gid_t gid = (a->valid & FATTR_GID) ? id_in(a->gid, r->srv->share.owner_gid) : (gid_t)-1;
-	char name[16];
-	int err = 0;
-
-	fs_fd_name(n->fd, name);
-	/* Through the fd directory: chmod and utimes of an O_PATH fd's file. */
-	if (S_ISLNK(n->type) && (a->valid & (FATTR_MODE | FATTR_ATIME | FATTR_MTIME)))
-		return -EOPNOTSUPP;
-	if ((a->valid & FATTR_MODE) &&
-	    fchmodat(r->srv->share.proc_fd, name, fs_safe_mode(a->mode, S_ISDIR(n->type)), 0) < 0)
-		return -errno;
-	if ((a->valid & (FATTR_UID | FATTR_GID)) &&
-	    fchownat(n->fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
-		return -errno;
-	if (a->valid & FATTR_SIZE)
-		err = set_size(r);
-	if (!err && (a->valid & (FATTR_ATIME | FATTR_MTIME)))
-		err = set_times(r, name);
-	return err ? err : reply_attr(r, n->fd);
-}
 
 static int
 fs_readlink(struct fs_req *r)
@@ -407,102 +120,6 @@ fs_readlink(struct fs_req *r)
 	return 0;
 }
 
-/* After a mkdir, mknod, symlink or link: the new name's entry. */
-static int
-made(struct fs_req *r, int err, const char *name)
-{
-	if (err < 0)
-		return -errno;
-	err = fs_lookup_name(r, r->node, name, &r->o.entry);
-	if (!err)
-		reply_entry(r);
-	return err;
-}
-
-static int
-fs_mkdir(struct fs_req *r)
-{
-	return made(r, mkdirat(r->node->fd, r->name, fs_safe_mode(r->a.mkdir.mode, true)), r->name);
-}
-
-/* FIFOs, sockets and regular files; never a device node. */
-static int
-fs_mknod(struct fs_req *r)
-{
-	mode_t mode = r->a.mknod.mode, type = mode & S_IFMT;
-
-	if (type != S_IFIFO && type != S_IFSOCK && type != S_IFREG)
-		return -EPERM;
-	return made(r, mknodat(r->node->fd, r->name, type | fs_safe_mode(mode, false), 0), r->name);
-}
-
-static int
-fs_symlink(struct fs_req *r)
-{
-	/* FUSE sends the new name first, then the target. */
-	return made(r, symlinkat(r->name2, r->node->fd, r->name), r->name);
-}
-
-static int
-fs_link(struct fs_req *r)
-{
-	struct fs_inode *old = fs_inode_get(r->srv, r->a.link.oldnodeid);
-	char name[16];
-	int res;
-
-	if (!old)
-		return -ENOENT;
-	if (S_ISDIR(old->type)) {
-		fs_inode_put(r->srv, old);
-		return -EPERM;
-	}
-	/* The O_PATH fd's file itself, through the fd directory's magic link. */
-	fs_fd_name(old->fd, name);
-	res = linkat(r->srv->share.proc_fd, name, r->node->fd, r->name, AT_SYMLINK_FOLLOW);
-	fs_inode_put(r->srv, old);
-	return made(r, res, r->name);
-}
-
-static int
-fs_unlink(struct fs_req *r)
-{
-	return unlinkat(r->node->fd, r->name, 0) < 0 ? -errno : 0;
-}
-
-static int
-fs_rmdir(struct fs_req *r)
-{
-	return unlinkat(r->node->fd, r->name, AT_REMOVEDIR) < 0 ? -errno : 0;
-}
-
-static int
-do_rename(struct fs_req *r, uint64_t newdir, uint32_t flags)
-{
-	struct fs_inode *to;
-	int err = 0;
-
-	if (flags & ~(uint32_t)(RENAME_NOREPLACE | RENAME_EXCHANGE))
-		return -EINVAL;
-	to = fs_inode_get(r->srv, newdir);
-	if (!to)
-		return -ENOENT;
-	if (syscall(SYS_renameat2, r->node->fd, r->name, to->fd, r->name2, flags) < 0)
-		err = -errno;
-	fs_inode_put(r->srv, to);
-	return err;
-}
-
-static int
-fs_rename(struct fs_req *r)
-{
-	return do_rename(r, r->a.rename.newdir, 0);
-}
-
-static int
-fs_rename2(struct fs_req *r)
-{
-	return do_rename(r, r->a.rename2.newdir, r->a.rename2.flags);
-}
 
 static int
 fs_statfs(struct fs_req *r)
