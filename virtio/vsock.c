@@ -357,13 +357,6 @@ kick(struct ev *ev, uint32_t events)
 	vsock_unlock(d);
 }
 
-static void
-vsock_notify(struct virtio_dev *vdev, unsigned q)
-{
-	(void)vdev;
-	(void)q;
-}
-
 /*
  * The driver reset the device: every connection is gone (5.10.6.6). This
  * runs on a vCPU thread, but connections belong to the loop thread (their
@@ -405,6 +398,24 @@ vsock_unlock(struct vsock_dev *d)
 	pthread_mutex_unlock(&d->vdev.lock);
 }
 
+/* The connections, as far as a stall is concerned: who owes whom bytes or credit. */
+static void
+vsock_dump(struct virtio_dev *vdev)
+{
+	struct vsock_dev *d = (struct vsock_dev *)vdev;
+
+	log_state("virtio-vsock: %u connections, %u resets queued%s%s", d->nconns, d->n_rst,
+		  d->sendq ? ", packets waiting for receive buffers" : "",
+		  d->reset_pending ? ", reset pending" : "");
+	for (unsigned h = 0; h < HASH_SIZE; h++)
+		for (const struct conn *c = d->hash[h]; c; c = c->hnext)
+			log_state("virtio-vsock: host port %#x guest port %u: owes %#x, "
+				  "sent %u of credit %u, %u bytes buffered for the host%s%s",
+				  c->host_port, c->guest_port, c->owe, c->tx_cnt - c->peer_fwd_cnt,
+				  c->peer_buf_alloc, c->buf_len, c->in_eof ? ", host EOF" : "",
+				  c->peer_shut ? ", guest shut down" : "");
+}
+
 static const void *
 vsock_config(struct virtio_dev *vdev, uint32_t *len)
 {
@@ -420,8 +431,8 @@ static const struct virtio_ops vsock_ops = {
 	.features = 0,
 	.nqueues = 3,
 	.config = vsock_config,
-	.notify = vsock_notify,
 	.reset = vsock_reset,
+	.dump = vsock_dump,
 };
 
 /**

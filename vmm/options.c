@@ -178,7 +178,10 @@ set_env_file(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 static int
 set_kill_after(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 {
-	return seconds("kill-after", val, &cfg->kill_after_s, err, errlen);
+	/* 0 is allowed here: wait for the command however long it takes. */
+	if (parse_u64(val, 0, 1U << 30, &cfg->kill_after_s) < 0)
+		return fail(err, errlen, "--kill-after %s: not a number of seconds (0 or more)", val);
+	return 0;
 }
 
 static int
@@ -426,8 +429,8 @@ static const struct option_def options[] = {
 	{ "timeout", 0, "SECONDS", set_timeout, "kill the command after SECONDS, exit 124",
 	  "--timeout 60" },
 	{ "kill-after", 0, "SECONDS", set_kill_after,
-	  "after forwarding a signal, end the VM if the command is still running",
-	  "--kill-after 10" },
+	  "after forwarding a signal, stop the VM if the command still runs (default 10; 0: never)",
+	  "--kill-after 30" },
 	{ "copy", 0, "HOST[:GUEST]", set_copy,
 	  "copy a file or tree into the guest (default: same absolute path)",
 	  "--copy .:/src -w /src" },
@@ -612,7 +615,8 @@ options_parse(struct capsa_config *cfg, int argc, char **argv, char *err, unsign
 {
 	int i;
 
-	*cfg = (struct capsa_config){ .memory_mib = DEFAULT_MEMORY_MIB, .cpus = 1, .cid = 3 };
+	*cfg = (struct capsa_config){ .memory_mib = DEFAULT_MEMORY_MIB, .cpus = 1, .cid = 3,
+				       .kill_after_s = DEFAULT_KILL_AFTER_S };
 	if (expand_shebang(cfg, &argc, &argv, err, errlen) < 0)
 		return -1;
 	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {

@@ -15,6 +15,7 @@
 #define MAX_MEMORY_MIB (64 * 1024)
 #define MAX_CPUS 64
 #define MAX_RUN_BYTES (1024 * 1024)	/* argv + environment, as in the guest */
+#define DEFAULT_KILL_AFTER_S 10		/* as docker stop waits */
 #define MAX_DISKS 16			/* --disk: /dev/vda to /dev/vdp */
 #define MAX_SHARES 16			/* --share; a directory --rootfs is one more */
 

@@ -353,6 +353,26 @@ test_net(void)
 		    &c, err, sizeof(err)) == 0 && !c.gateway, "--ip /32 without a gateway (%s)", err);
 }
 
+/* --kill-after: 10 s unless told, and 0 waits for the command forever. */
+static void
+test_kill_after(void)
+{
+	struct capsa_config c;
+	char err[256];
+
+	CHECK(parse((const char *[]){ "--", "x", NULL }, &c, err, sizeof(err)) == 0 &&
+	      c.kill_after_s == 10, "default --kill-after is 10 s");
+	CHECK(parse((const char *[]){ "--kill-after", "0", "--", "x", NULL }, &c, err,
+		    sizeof(err)) == 0 && c.kill_after_s == 0, "--kill-after 0: never (%s)", err);
+	CHECK(parse((const char *[]){ "--kill-after=30", "--", "x", NULL }, &c, err,
+		    sizeof(err)) == 0 && c.kill_after_s == 30, "--kill-after=30 (%s)", err);
+	CHECK(parse((const char *[]){ "--kill-after", "-1", "--", "x", NULL }, &c, err,
+		    sizeof(err)) < 0 && strstr(err, "--kill-after -1: not a number of seconds"),
+	      "--kill-after -1 refused (%s)", err);
+	CHECK(parse((const char *[]){ "--kill-after", "5s", "--", "x", NULL }, &c, err,
+		    sizeof(err)) < 0, "--kill-after 5s refused");
+}
+
 int
 main(void)
 {
@@ -365,5 +385,6 @@ main(void)
 	test_parse_u64();
 	test_env_file();
 	test_net();
+	test_kill_after();
 	return tap_done();
 }
