@@ -12,33 +12,9 @@
 set -eu
 out=$1 cache=$2
 tree=$cache/debian-fs
-suite=bookworm
 mkdir -p "$out" "$cache"
 
-need() { command -v "$1" >/dev/null || { echo "fs-fixtures: $1 missing (sh .ci/deps)" >&2; exit 1; }; }
-
-# The mirror apt already uses for the suite (no host name is written down here).
-mirror() {
-	# shellcheck disable=SC2016  # $(...) is apt's syntax
-	apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(IDENTIFIER)' 2>/dev/null |
-		awk -v s="$suite" '$2 == s && $3 == "Packages" { print $1; exit }'
-}
-
-if [ ! -e "$tree/.done" ]; then
-	need debootstrap
-	m=$(mirror)
-	[ -n "$m" ] || { echo "fs-fixtures: no apt mirror for $suite (apt-get update?)" >&2; exit 1; }
-	rm -rf "$tree"
-	debootstrap --variant=minbase --include=python3,git "$suite" "$tree" "$m" \
-		>"$cache/debootstrap-fs.log" 2>&1 || { tail -n 20 "$cache/debootstrap-fs.log" >&2; exit 1; }
-	rm -rf "$tree"/usr/share/doc/* "$tree"/usr/share/man "$tree"/usr/share/info \
-		"$tree"/usr/share/locale/* "$tree"/usr/share/i18n "$tree"/usr/share/zoneinfo \
-		"$tree"/usr/share/common-licenses "$tree"/usr/share/lintian \
-		"$tree"/var/lib/apt/lists/* "$tree"/var/cache/apt/* "$tree"/var/cache/debconf/*-old \
-		"$tree"/var/log/* "$tree"/usr/lib/x86_64-linux-gnu/gconv \
-		"$tree"/usr/share/perl "$tree"/usr/lib/x86_64-linux-gnu/perl
-	touch "$tree/.done"
-fi
+sh "$(dirname "$0")/debian-tree.sh" "$tree" python3,git "$cache/debootstrap-fs.log"
 
 if [ ! -e "$out/debian/.done" ]; then
 	rm -rf "$out/debian"

@@ -3,7 +3,7 @@
 # run-host.sh hands $(B)/fixtures to the VM tests.
 FS_FIXTURES := $(B)/fixtures/fs
 
-$(B)/cache/fs-fixtures.stamp: tests/vm/fs-fixtures.sh $(B)/.deps
+$(B)/cache/fs-fixtures.stamp: tests/vm/fs-fixtures.sh tests/vm/debian-tree.sh $(B)/.deps
 	sh tests/vm/fs-fixtures.sh $(FS_FIXTURES) $(B)/cache
 	@touch $@
 
