@@ -4,21 +4,13 @@
  * filesystem, by tag. The FUSE server is fs_ops.c and its neighbours;
  * this file is the device.
  *
- * Theory of operation:
- *
- *   vCPU --QueueNotify--> ioeventfd --> event loop: kick() wakes a worker
- *   worker: lock, vq_pop() from hiprio then requests, unlock
- *           fs_serve(): openat2 / preadv / pwritev / getdents64 ... on the share
- *           lock, vq_push(), interrupt, unlock
- *
- * Two queues: hiprio (queue 0: FORGET, BATCH_FORGET, INTERRUPT, which
- * have no reply) and one request queue (queue 1, num_request_queues = 1:
- * a 6.1 guest uses one anyway). FS_WORKERS threads per share serve both,
- * hiprio first, so requests are in flight together and neither a vCPU nor
- * the event loop ever waits for the host's disk. The device lock guards
- * the rings, the in-flight count and the reset generation, never I/O; the
- * server has its own lock for its tables. A reset waits for the requests
- * in flight and bumps the generation so their completions are dropped.
+ * Theory of operation: two queues, hiprio (queue 0: FORGET, BATCH_FORGET,
+ * INTERRUPT, which have no reply) and one request queue (queue 1,
+ * num_request_queues = 1: a 6.1 guest uses one anyway). FS_WORKERS threads
+ * per share (workers.c) serve both, hiprio first, with fs_serve(): openat2,
+ * preadv, pwritev, getdents64 ... on the share, so requests are in flight
+ * together and neither a vCPU nor the event loop waits for the host's disk.
+ * The server has its own lock for its tables.
  *
  * Unlike virtio-blk's, the workers start right after the jail, before the
  * vCPUs, from fs_start(): they need the file syscalls, which the jail
@@ -37,16 +29,11 @@
 #include <linux/virtio_ids.h>
 
 #include "fs.h"
+#include "workers.h"
 #include "../vmm/loop.h"
 #include "../vmm/util.h"
 
 #define FS_QUEUES	2	/* hiprio, one request queue */
-
-struct fs_worker {
-	struct fs_dev *d;
-	pthread_t thread;
-	struct vq_chain chain;		/* the request being served */
-};
 
 struct fs_dev {
 	struct virtio_dev vdev;		/* first: the transport's view */
@@ -54,13 +41,16 @@ struct fs_dev {
 	struct fs_share share;
 	struct virtio_fs_config config;
 	struct ev kick_ev[FS_QUEUES];
-	pthread_cond_t work;		/* chains may be available */
-	pthread_cond_t idle;		/* nothing in flight any more */
-	unsigned inflight;
-	unsigned gen;			/* bumped by reset: older completions are dropped */
 	int (*thread_init)(void);	/* the jail's narrowing, in each worker */
-	struct fs_worker workers[FS_WORKERS];
+	struct vq_workers hiprio;	/* one thread for queue 0 */
+	struct vq_workers pool;		/* FS_WORKERS for the request queue */
 };
+
+static int
+serve(void *opaque, const struct vq_chain *c, uint32_t *used)
+{
+	return fs_serve(((struct fs_dev *)opaque)->srv, c, used);
+}
 
 static void
 kick(struct ev *ev, uint32_t events)
@@ -70,60 +60,15 @@ kick(struct ev *ev, uint32_t events)
 
 	(void)events;
 	(void)!read(ev->fd, &n, sizeof(n));
-	pthread_mutex_lock(&d->vdev.lock);
-	pthread_cond_signal(&d->work);
-	pthread_mutex_unlock(&d->vdev.lock);
-}
-
-/*
- * Wait for the next chain, hiprio first; its queue in *@q. Called and
- * returns with the lock held; the rings are checked before every wait, so
- * a kick is never lost.
- */
-static void
-take(struct fs_dev *d, struct vq_chain *c, unsigned *q)
-{
-	for (;;) {
-		for (unsigned i = 0; i < FS_QUEUES && virtio_live(&d->vdev); i++) {
-			struct virtq *vq = &d->vdev.vq[i];
-			int n = vq->ready ? vq_pop(vq, d->vdev.mem, c) : 0;
-
-			if (n > 0) {
-				if (vq_has_avail(vq))
-					pthread_cond_signal(&d->work);	/* for another worker */
-				*q = i;
-				return;
-			}
-			if (n < 0)
-				virtio_fail(&d->vdev, "malformed descriptor chain");
-		}
-		pthread_cond_wait(&d->work, &d->vdev.lock);
-	}
-}
-
-/* Return a served chain to the driver; with the lock held. */
-static void
-complete(struct fs_dev *d, unsigned q, uint16_t head, unsigned gen, int err, uint32_t used)
-{
-	struct virtq *vq = &d->vdev.vq[q];
-
-	if (--d->inflight == 0)
-		pthread_cond_broadcast(&d->idle);
-	if (gen != d->gen || !virtio_live(&d->vdev) || !vq->ready)
-		return;
-	if (err) {
-		virtio_fail(&d->vdev, "FUSE request without a header or room for the reply");
-		return;
-	}
-	vq_push(vq, head, used);
-	if (vq_wants_interrupt(vq))
-		virtio_interrupt(&d->vdev, VIRTIO_INT_USED);
+	vq_workers_kick(ev == &d->kick_ev[0] ? &d->hiprio : &d->pool);
 }
 
 /* The worker's identity and seccomp filter, before it touches a request. */
 static int
-narrow(struct fs_dev *d)
+narrow(void *opaque)
 {
+	struct fs_dev *d = opaque;
+
 	if (d->share.set_fsid) {
 		setfsgid(d->share.fs_gid);
 		setfsuid(d->share.fs_uid);
@@ -133,34 +78,6 @@ narrow(struct fs_dev *d)
 			return -EPERM;
 	}
 	return d->thread_init ? d->thread_init() : 0;
-}
-
-static void *
-worker_main(void *arg)
-{
-	struct fs_worker *w = arg;
-	struct fs_dev *d = w->d;
-	int err = narrow(d);
-
-	pthread_mutex_lock(&d->vdev.lock);
-	if (err) {
-		virtio_fail(&d->vdev, "a worker cannot take the share's identity or filter");
-		pthread_mutex_unlock(&d->vdev.lock);
-		return NULL;
-	}
-	for (;;) {
-		uint32_t used = 0;
-		unsigned gen, q;
-
-		take(d, &w->chain, &q);
-		gen = d->gen;
-		d->inflight++;
-		pthread_mutex_unlock(&d->vdev.lock);
-		err = fs_serve(d->srv, &w->chain, &used);
-		pthread_mutex_lock(&d->vdev.lock);
-		complete(d, q, w->chain.head, gen, err, used);
-	}
-	return NULL;
 }
 
 /**
@@ -173,16 +90,11 @@ worker_main(void *arg)
 int
 fs_start(struct fs_dev *d, int (*thread_init)(void))
 {
-	d->thread_init = thread_init;
-	for (unsigned i = 0; i < FS_WORKERS; i++) {
-		int err;
+	int err;
 
-		d->workers[i].d = d;
-		err = pthread_create(&d->workers[i].thread, NULL, worker_main, &d->workers[i]);
-		if (err)
-			return -err;
-	}
-	return 0;
+	d->thread_init = thread_init;
+	err = vq_workers_start(&d->hiprio, 1, narrow);
+	return err ? err : vq_workers_start(&d->pool, FS_WORKERS, narrow);
 }
 
 /* The driver reset the device: let requests in flight finish, then forget them. */
@@ -191,9 +103,20 @@ fs_reset(struct virtio_dev *vdev)
 {
 	struct fs_dev *d = (struct fs_dev *)vdev;
 
-	d->gen++;
-	while (d->inflight)
-		pthread_cond_wait(&d->idle, &vdev->lock);
+	vq_workers_reset(&d->hiprio);
+	vq_workers_reset(&d->pool);
+}
+
+static void
+fs_dump(struct virtio_dev *vdev)
+{
+	struct fs_dev *d = (struct fs_dev *)vdev;
+
+	log_state("virtio-fs@%#llx (%s): %u requests in flight, generation %u; %u inodes, "
+		  "%u open files; fd budget left %ld", (unsigned long long)vdev->base,
+		  (const char *)d->config.tag, d->pool.inflight + d->hiprio.inflight, d->pool.gen,
+		  fs_server_inodes(d->srv), fs_server_handles(d->srv),
+		  (long)atomic_load(&d->share.budget->left));
 }
 
 static const void *
@@ -212,6 +135,7 @@ static const struct virtio_ops fs_ops = {
 	.nqueues = FS_QUEUES,
 	.config = fs_config,
 	.reset = fs_reset,
+	.dump = fs_dump,
 };
 
 /**
@@ -239,8 +163,9 @@ fs_create(struct vm *vm, struct loop *loop, uint64_t base, unsigned irq,
 		errno = EINVAL;
 		return NULL;
 	}
-	pthread_cond_init(&d->work, NULL);
-	pthread_cond_init(&d->idle, NULL);
+	vq_workers_init(&d->hiprio, &d->vdev, 0, 1, serve, d, "malformed FORGET");
+	vq_workers_init(&d->pool, &d->vdev, 1, 1, serve, d,
+			"FUSE request without a header or room for the reply");
 	d->share = *share;
 	memcpy(d->config.tag, tag, strlen(tag));
 	d->config.num_request_queues = 1;

@@ -31,6 +31,13 @@
 #define FS_HANDLES_MAX	16384
 #define FS_BUCKETS	65536		/* a power of two */
 
+/*
+ * A hash chain links slots by slot + 1, bucket heads and each inode's
+ * next alike, 0 ending the chain. A free slot's next is the free list's
+ * next slot itself, FS_NONE at the end.
+ */
+#define LINK(slot)	((slot) + 1)
+
 static bool
 budget_take(struct fs_server *srv)
 {
@@ -77,8 +84,8 @@ fs_tables_init(struct fs_server *srv, int root_fd, const struct stat *st)
 	srv->inode_free = srv->handle_free = FS_NONE;
 	root = &srv->inodes[0];
 	*root = (struct fs_inode){ .fd = root_fd, .nlookup = 1, .type = st->st_mode & S_IFMT,
-				   .dev = st->st_dev, .ino = st->st_ino, .next = FS_NONE };
-	srv->buckets[bucket(srv, st->st_dev, st->st_ino)] = 1;
+				   .dev = st->st_dev, .ino = st->st_ino, .next = 0 };
+	srv->buckets[bucket(srv, st->st_dev, st->st_ino)] = LINK(0);
 	srv->inode_hwm = srv->ninodes = 1;
 	pthread_mutex_init(&srv->lock, NULL);
 	return 0;
@@ -135,10 +142,11 @@ maybe_free(struct fs_server *srv, struct fs_inode *n)
 
 	if (idx == 0 || n->nlookup || n->refs)
 		return;
-	for (link = &srv->buckets[bucket(srv, n->dev, n->ino)]; *link != idx + 1;
+	for (link = &srv->buckets[bucket(srv, n->dev, n->ino)]; *link && *link != LINK(idx);
 	     link = &srv->inodes[*link - 1].next)
 		;
-	*link = n->next == FS_NONE ? 0 : n->next + 1;
+	if (*link)
+		*link = n->next;
 	close(n->fd);
 	budget_give(srv);
 	n->fd = -1;
@@ -179,17 +187,10 @@ fs_inode_put(struct fs_server *srv, struct fs_inode *n)
 	pthread_mutex_unlock(&srv->lock);
 }
 
-/* Next link of slot @i in its hash chain, as stored in a bucket (+1). */
-static uint32_t
-chain_next(const struct fs_server *srv, uint32_t i)
-{
-	return srv->inodes[i].next == FS_NONE ? 0 : srv->inodes[i].next + 1;
-}
-
 static struct fs_inode *
 find_key(struct fs_server *srv, dev_t dev, ino_t ino)
 {
-	for (uint32_t l = srv->buckets[bucket(srv, dev, ino)]; l; l = chain_next(srv, l - 1))
+	for (uint32_t l = srv->buckets[bucket(srv, dev, ino)]; l; l = srv->inodes[l - 1].next)
 		if (srv->inodes[l - 1].dev == dev && srv->inodes[l - 1].ino == ino)
 			return &srv->inodes[l - 1];
 	return NULL;
@@ -245,8 +246,8 @@ fs_inode_add(struct fs_server *srv, int fd, const struct stat *st, struct fs_ino
 	b = bucket(srv, st->st_dev, st->st_ino);
 	*n = (struct fs_inode){ .fd = fd, .gen = n->gen, .nlookup = 1, .refs = 1,
 				.type = st->st_mode & S_IFMT, .dev = st->st_dev, .ino = st->st_ino,
-				.next = srv->buckets[b] ? srv->buckets[b] - 1 : FS_NONE };
-	srv->buckets[b] = (uint32_t)(n - srv->inodes) + 1;
+				.next = srv->buckets[b] };
+	srv->buckets[b] = LINK((uint32_t)(n - srv->inodes));
 	pthread_mutex_unlock(&srv->lock);
 	*out = n;
 	return 0;

@@ -36,7 +36,7 @@
 struct fs_inode {
 	int fd;
 	uint32_t gen;		/* bumped when the slot is reused */
-	uint32_t next;		/* hash chain, or free list */
+	uint32_t next;		/* hash chain (slot + 1), or free list (slot) */
 	uint32_t refs;
 	uint64_t nlookup;
 	mode_t type;		/* S_IFMT bits: an inode never changes type */

@@ -582,6 +582,59 @@ test_budget(void)
 	fs_server_free(srv);
 }
 
+/*
+ * Thousands of inodes: their (dev, ino) keys share hash buckets, and they
+ * are forgotten in another order than they came: every chain must stay
+ * whole (a lookup finds its own file again, a freed slot is unlinked).
+ */
+static void
+test_many(void)
+{
+	enum { N = 3000 };
+	static uint64_t ids[N];
+	struct fs_server *srv = server(dir, false, N + 16);
+	struct fuse_entry_out e = { 0 };
+	unsigned bad = 0, again = 0;
+	char name[32];
+	struct stat st;
+
+	init(srv);
+	mkdir(at("many"), 0755);
+	uint64_t d = lookup(srv, FUSE_ROOT_ID, "many", NULL);
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "many/m%d", i);
+		close(open(at(name), O_WRONLY | O_CREAT, 0644));
+	}
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "m%d", i);
+		ids[i] = lookup(srv, d, name, &e);
+		snprintf(name, sizeof(name), "many/m%d", i);
+		bad += !ids[i] || stat(at(name), &st) < 0 || e.attr.ino != st.st_ino;
+	}
+	check(bad == 0 && fs_server_inodes(srv) == N + 2, "3000 LOOKUPs: each its own file");
+	/* Forget every other one from the end, then look all up again. */
+	for (int i = N - 1; i >= 0; i -= 2)
+		forget(srv, ids[i], 1);
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "m%d", i);
+		uint64_t id = lookup(srv, d, name, &e);
+
+		snprintf(name, sizeof(name), "many/m%d", i);
+		bad += !id || stat(at(name), &st) < 0 || e.attr.ino != st.st_ino;
+		again += (i % 2 == (N - 1) % 2) ? 0 : id == ids[i];
+		ids[i] = id;
+	}
+	check(bad == 0, "after forgetting half in reverse: every LOOKUP finds its own file");
+	check(again == N / 2, "... the ones still held keep their node ids");
+	for (int i = 0; i < N; i++)
+		forget(srv, ids[i], i % 2 == (N - 1) % 2 ? 1 : 2);
+	forget(srv, d, 1);
+	check(fs_server_inodes(srv) == 1, "all forgotten: only the root is held");
+	fs_server_free(srv);
+	if (system("rm -rf /tmp/capsa-t-fs-*/many") != 0)
+		printf("# could not remove many/\n");
+}
+
 int
 main(void)
 {
@@ -603,6 +656,7 @@ main(void)
 	test_special();
 	test_ro();
 	test_budget();
+	test_many();
 	{
 		char cmd[128];
 
