@@ -331,7 +331,7 @@ t_fs_identity() {
 	kill $_p
 	wait $_p 2>/dev/null
 	expect_eq "root: the main thread is nobody (saved uid 1000)" "$_main" "65534 65534 1000 65534"
-	expect_eq "root: the 4 share threads have fsuid 1000" "$_fs" 4
+	expect_eq "root: the 5 share threads have fsuid 1000" "$_fs" 5
 	rm -rf "$_d"
 }
 
@@ -366,7 +366,7 @@ t_fs_jail() {
 		sort | uniq -c | awk '{printf "%s:%s ", $2, $1}')
 	kill $_p
 	wait $_p 2>/dev/null
-	expect_eq "filters: main and 4 share threads 2 each, the vCPU 3" "$_f" "2:5 3:1 "
+	expect_eq "filters: main and 5 share threads 2 each, the vCPU 3" "$_f" "2:6 3:1 "
 	if ! command -v capsa-test >/dev/null; then
 		skip "escape through the shared fds" "no capsa-test (make capsa-test)"
 		rm -rf "$_d"
