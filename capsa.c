@@ -34,6 +34,7 @@
 #include "vmm/klog.h"
 #include "vmm/options.h"
 #include "vmm/serial.h"
+#include "vmm/shares.h"
 #include "vmm/stdio.h"
 #include "vmm/tap.h"
 #include "vmm/term.h"
@@ -70,6 +71,7 @@ struct session {
 	struct vsock_exec *exec;	/* --control, or NULL */
 	struct net_dev *net;		/* --net, or NULL */
 	struct tap tap;
+	struct shares shares;		/* --share, --rootfs DIR */
 	unsigned ndevs;			/* virtio-mmio devices, see DEV_BASE */
 	int disk_fd[MAX_DISKS + 1];	/* the rootfs first, then each --disk */
 	bool disk_ro[MAX_DISKS + 1];
@@ -245,7 +247,7 @@ open_disks(struct session *s)
 	for (unsigned i = 0; i <= s->cfg.ndisks; i++) {
 		const struct disk_spec *d = i ? &s->cfg.disks[i - 1] : &s->cfg.rootfs;
 
-		if (!d->path)
+		if (!d->path || (!i && s->cfg.rootfs_dir))
 			continue;
 		s->disk_ro[s->ndisks] = d->ro;
 		s->disk_fd[s->ndisks] = disk_open(i ? "disk" : "rootfs", d, err, sizeof(err));
@@ -254,26 +256,35 @@ open_disks(struct session *s)
 	}
 }
 
-/* The disks as virtio-blk devices 1, 2 ...: /dev/vda, vdb ... in the guest. */
+/* The disks as virtio-blk devices 1, 2 ...: /dev/vda, vdb ... in the guest; then the shares. */
 static void
 attach_disks(struct session *s)
 {
-	for (unsigned i = 0; i < s->ndisks; i++) {
-		uint64_t base;
-		unsigned irq;
+	uint64_t base;
+	unsigned irq;
 
+	for (unsigned i = 0; i < s->ndisks; i++) {
 		place_device(s, &base, &irq);
 		if (!blk_create(&s->vm, &s->loop, base, irq, s->disk_fd[i], s->disk_ro[i]))
 			die("cannot create disk %u: %s", i, strerror(errno));
+	}
+	for (unsigned i = 0; i < s->shares.n; i++) {
+		place_device(s, &base, &irq);
+		if (shares_attach(&s->shares, i, &s->vm, &s->loop, base, irq) < 0)
+			die("cannot create the virtio-fs device of %s: %s", s->cfg.shares[i].host,
+			    strerror(errno));
 	}
 }
 
 static void
 build_vm(struct session *s)
 {
+	char err[512];
 	uint64_t base;
 	unsigned irq;
 
+	if (shares_open(&s->shares, &s->cfg, err, sizeof(err)) < 0)
+		die("%s", err);
 	open_disks(s);
 	if (vm_create(&s->vm, s->cfg.memory_mib * MIB, s->cfg.cpus) < 0)
 		die("%s", s->vm.end_msg);
@@ -573,6 +584,7 @@ main(int argc, char **argv)
 {
 	static struct session s = { .status = -1 };
 	char err[512];
+	int e;
 
 	s.t0 = now_ms();
 	if (stdio_ensure() < 0)
@@ -600,6 +612,8 @@ main(int argc, char **argv)
 	s.cfg.jail.keep_net = s.net != NULL;
 	if (jail_apply(&s.cfg.jail, NULL, err, sizeof(err)) < 0)
 		die("%s", err);
+	if ((e = shares_start(&s.shares)) < 0 || (e = jail_narrow()) < 0)
+		die("cannot start serving the shares: %s", strerror(-e));
 	s.vm.vcpu_init = jail_vcpu;
 	if (vm_start(&s.vm) < 0)
 		die("%s", s.vm.end_msg);

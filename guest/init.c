@@ -33,6 +33,7 @@
 #include "proto.h"
 #include "rootfs.h"
 #include "session.h"
+#include "shares.h"
 
 #define MAX_ARGS 65536
 #define MAX_COPIES 256
@@ -142,6 +143,8 @@ add_record(struct run *r, int tag, const char *v)
 		r->rootfs = v;
 	else if (tag == RUN_EXEC)
 		r->exec = true;
+	else if (tag == RUN_SHARE || tag == RUN_ROOT_SHARE)
+		shares_record(tag, v);
 }
 
 static int
@@ -185,6 +188,18 @@ place_copies(const struct run *r, const char *staging)
 		}
 	}
 	return 0;
+}
+
+/* --share: each at its guest path, once the root is in place. */
+static int
+mount_shares(void)
+{
+	char err[256];
+
+	if (shares_mount(err, sizeof(err)) == 0)
+		return 0;
+	say("capsa: %s\n", err);
+	return -1;
 }
 
 /* --net: eth0 up, and configured when --ip/--gateway say how. */
@@ -350,7 +365,8 @@ main(void)
 		}
 	}
 	env_finish(r.hostname ? r.hostname : "capsa", root_rw);
-	if (place_copies(&r, r.rootfs ? staging : RUN_COPY_DIR) < 0 || configure_net(&r) < 0)
+	if (mount_shares() < 0 || place_copies(&r, r.rootfs ? staging : RUN_COPY_DIR) < 0 ||
+	    configure_net(&r) < 0)
 		finish(125);
 	if (staging_fd >= 0)
 		close(staging_fd);

@@ -34,6 +34,8 @@ enum run_tag {
 	RUN_NET_GW = 'g',	/* "ADDR": the default gateway */
 	RUN_ROOTFS = 'r',	/* "ro" or "rw": the root is on /dev/vda, see rootfs.c */
 	RUN_EXEC = 'x',		/* "1": serve `capsa exec` on PORT_EXEC (--control) */
+	RUN_SHARE = 's',	/* "ro:TAG:/PATH" or "rw:...": mount virtio-fs TAG at PATH */
+	RUN_ROOT_SHARE = 'R',	/* "TAG": with RUN_ROOTFS, the root is virtio-fs TAG */
 };
 
 #define RUN_COPY_DIR "/.capsa/copy"

@@ -2,20 +2,10 @@
 /*
  * blk.c - virtio-blk (virtio 1.2, 5.2): a raw image as a guest disk.
  *
- * Theory of operation:
- *
- *   vCPU --QueueNotify--> ioeventfd --> event loop: kick() wakes a worker
- *   worker: lock, vq_pop(), unlock
- *           preadv / pwritev / fdatasync / fallocate on the image
- *           lock, vq_push(), interrupt, unlock
- *
- * BLK_WORKERS threads per disk serve requests, so several are in flight at
- * once and no vCPU (nor the event loop) ever waits for the host's disk. The
- * device lock guards the ring, the in-flight count and the reset generation;
- * it is never held across I/O. Completions may come back in any order,
- * which virtio-blk allows. A reset waits for the requests in flight (their
- * buffers belong to the driver being reset) and bumps the generation, so
- * their completions are dropped rather than pushed onto the new rings.
+ * Theory of operation: BLK_WORKERS threads per disk (workers.c) serve
+ * requests, preadv / pwritev / fdatasync / fallocate on the image, so
+ * several are in flight at once and no vCPU (nor the event loop) ever waits
+ * for the host's disk. They start on the first kick, after the jail.
  *
  * A request is a 16-byte header (readable), data, and a status byte (the
  * last writable byte). Every length is checked against the header's type
@@ -39,6 +29,7 @@
 #include <linux/virtio_ids.h>
 
 #include "blk.h"
+#include "workers.h"
 #include "../vmm/loop.h"
 #include "../vmm/util.h"
 
@@ -51,23 +42,13 @@
 #define HDR_LEN		sizeof(struct virtio_blk_outhdr)
 #define RANGE_LEN	sizeof(struct virtio_blk_discard_write_zeroes)
 
-struct blk_worker {
-	struct blk_dev *d;
-	pthread_t thread;
-	struct vq_chain chain;		/* the request being served */
-};
-
 struct blk_dev {
 	struct virtio_dev vdev;		/* first: the transport's view */
 	struct blk_disk disk;
 	struct virtio_blk_config config;
 	struct ev kick_ev;
-	pthread_cond_t work;		/* chains may be available */
-	pthread_cond_t idle;		/* nothing in flight any more */
-	unsigned inflight;
-	unsigned gen;			/* bumped by reset: older completions are dropped */
 	bool started;			/* the workers run */
-	struct blk_worker workers[BLK_WORKERS];
+	struct vq_workers pool;
 };
 
 /* One request while it is parsed and served. */
@@ -321,22 +302,12 @@ blk_disk_init(struct blk_disk *disk, int fd, bool ro)
 	return 0;
 }
 
-/* ---- the device: workers, ring and interrupts ---------------------------- */
-
-static void *worker_main(void *arg);
+/* ---- the device: workers (workers.c), ring and interrupts ---------------- */
 
 static int
-start_workers(struct blk_dev *d)
+serve(void *opaque, const struct vq_chain *c, uint32_t *used)
 {
-	for (unsigned i = 0; i < BLK_WORKERS; i++) {
-		int err;
-
-		d->workers[i].d = d;
-		err = pthread_create(&d->workers[i].thread, NULL, worker_main, &d->workers[i]);
-		if (err)
-			return -err;
-	}
-	return 0;
+	return blk_serve(&((struct blk_dev *)opaque)->disk, c, used);
 }
 
 static void
@@ -347,95 +318,18 @@ kick(struct ev *ev, uint32_t events)
 
 	(void)events;
 	(void)!read(ev->fd, &n, sizeof(n));
-	/*
-	 * The workers start on the first kick, after capsa jailed itself: a
-	 * thread that existed before would escape the jail, and the jail
-	 * needs capsa single-threaded (see jail/jail.c).
-	 */
-	if (!d->started && start_workers(d) < 0)
+	/* The workers start on the first kick, after capsa jailed itself. */
+	if (!d->started && vq_workers_start(&d->pool, BLK_WORKERS, NULL) < 0)
 		virtio_fail(&d->vdev, "cannot start the I/O threads");
 	d->started = true;
-	pthread_mutex_lock(&d->vdev.lock);
-	pthread_cond_signal(&d->work);
-	pthread_mutex_unlock(&d->vdev.lock);
-}
-
-/*
- * Wait for the next chain. Called and returns with the lock held; the ring
- * is checked before every wait, so a kick is never lost.
- */
-static void
-take(struct blk_dev *d, struct vq_chain *c)
-{
-	struct virtq *q = &d->vdev.vq[0];
-
-	for (;;) {
-		if (virtio_live(&d->vdev) && q->ready) {
-			int n = vq_pop(q, d->vdev.mem, c);
-
-			if (n > 0) {
-				if (vq_has_avail(q))
-					pthread_cond_signal(&d->work);	/* for another worker */
-				return;
-			}
-			if (n < 0)
-				virtio_fail(&d->vdev, "malformed descriptor chain");
-		}
-		pthread_cond_wait(&d->work, &d->vdev.lock);
-	}
-}
-
-/* Return a served chain to the driver; with the lock held. */
-static void
-complete(struct blk_dev *d, uint16_t head, unsigned gen, int err, uint32_t used)
-{
-	struct virtq *q = &d->vdev.vq[0];
-
-	if (--d->inflight == 0)
-		pthread_cond_broadcast(&d->idle);
-	if (gen != d->gen || !virtio_live(&d->vdev) || !q->ready)
-		return;
-	if (err) {
-		virtio_fail(&d->vdev, "request without a status byte");
-		return;
-	}
-	vq_push(q, head, used);
-	if (vq_wants_interrupt(q))
-		virtio_interrupt(&d->vdev, VIRTIO_INT_USED);
-}
-
-static void *
-worker_main(void *arg)
-{
-	struct blk_worker *w = arg;
-	struct blk_dev *d = w->d;
-
-	pthread_mutex_lock(&d->vdev.lock);
-	for (;;) {
-		uint32_t used = 0;
-		unsigned gen;
-		int err;
-
-		take(d, &w->chain);
-		gen = d->gen;
-		d->inflight++;
-		pthread_mutex_unlock(&d->vdev.lock);
-		err = blk_serve(&d->disk, &w->chain, &used);
-		pthread_mutex_lock(&d->vdev.lock);
-		complete(d, w->chain.head, gen, err, used);
-	}
-	return NULL;
+	vq_workers_kick(&d->pool);
 }
 
 /* The driver reset the device: let requests in flight finish, then forget them. */
 static void
 blk_reset(struct virtio_dev *vdev)
 {
-	struct blk_dev *d = (struct blk_dev *)vdev;
-
-	d->gen++;
-	while (d->inflight)
-		pthread_cond_wait(&d->idle, &vdev->lock);
+	vq_workers_reset(&((struct blk_dev *)vdev)->pool);
 }
 
 static void
@@ -444,8 +338,8 @@ blk_dump(struct virtio_dev *vdev)
 	struct blk_dev *d = (struct blk_dev *)vdev;
 
 	log_state("virtio-blk@%#llx: %u requests in flight on %s workers, generation %u",
-		  (unsigned long long)vdev->base, d->inflight, d->started ? "started" : "no",
-		  d->gen);
+		  (unsigned long long)vdev->base, d->pool.inflight, d->started ? "started" : "no",
+		  d->pool.gen);
 }
 
 static const void *
@@ -514,8 +408,7 @@ blk_create(struct vm *vm, struct loop *loop, uint64_t base, unsigned irq, int fd
 
 	if (!d)
 		return NULL;
-	pthread_cond_init(&d->work, NULL);
-	pthread_cond_init(&d->idle, NULL);
+	vq_workers_init(&d->pool, &d->vdev, 0, 1, serve, d, "request without a status byte");
 	err = blk_disk_init(&d->disk, fd, ro);
 	if (!err)
 		err = virtio_mmio_init(&d->vdev, &blk_ops, vm, base, irq);

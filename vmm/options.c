@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "options.h"
+#include "shares.h"
 #include "tap.h"
 #include "util.h"
 
@@ -401,6 +402,14 @@ set_rootfs(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 	return parse_disk(&cfg->rootfs, "rootfs", val, true, err, errlen);
 }
 
+static int
+set_share(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
+{
+	if (cfg->nshares == MAX_SHARES)
+		return fail(err, errlen, "--share %s: at most %d shares", val, MAX_SHARES);
+	return share_parse(&cfg->shares[cfg->nshares++], val, err, errlen);
+}
+
 #define FLAG(name, field, value) \
 	static int name(struct capsa_config *cfg, char *val, char *err, unsigned errlen) \
 	{ (void)val; (void)err; (void)errlen; cfg->field = value; return 0; }
@@ -423,9 +432,12 @@ static const struct option_def options[] = {
 	{ "disk", 0, "FILE[:ro]", set_disk,
 	  "attach a raw disk image as /dev/vda, vdb ... (repeatable; :ro read-only)",
 	  "--disk data.img --disk ref.img:ro" },
-	{ "rootfs", 0, "IMAGE[:rw]", set_rootfs,
-	  "boot with / on an ext4 or squashfs image; writes go to RAM unless :rw",
+	{ "rootfs", 0, "IMAGE|DIR[:rw]", set_rootfs,
+	  "boot with / on an ext4 or squashfs image or a host directory; writes go to RAM unless :rw",
 	  "--rootfs debian.ext4" },
+	{ "share", 0, "HOST[:GUEST][:ro|:rw]", set_share,
+	  "the host directory HOST at GUEST (default: the same path); read-only unless :rw",
+	  "--share .:rw -w \"$PWD\"" },
 	{ "timeout", 0, "SECONDS", set_timeout, "kill the command after SECONDS, exit 124",
 	  "--timeout 60" },
 	{ "kill-after", 0, "SECONDS", set_kill_after,
@@ -589,7 +601,7 @@ options_parse(struct capsa_config *cfg, int argc, char **argv, char *err, unsign
 		return 0;
 	cfg->argv = argv + i + 1;
 	cfg->argc = argc - i - 1;
-	if (check_net(cfg, err, errlen) < 0)
+	if (check_net(cfg, err, errlen) < 0 || shares_check(cfg, err, errlen) < 0)
 		return -1;
 	return check_command(cfg, err, errlen);
 }

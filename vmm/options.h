@@ -17,6 +17,7 @@
 #define MAX_RUN_BYTES (1024 * 1024)	/* argv + environment, as in the guest */
 #define DEFAULT_KILL_AFTER_S 10		/* as docker stop waits */
 #define MAX_DISKS 16			/* --disk: /dev/vda to /dev/vdp */
+#define MAX_SHARES 16			/* --share; a directory --rootfs is one more */
 
 enum tty_mode { TTY_AUTO, TTY_FORCE, TTY_NEVER };
 enum action { ACT_RUN, ACT_HELP, ACT_VERSION, ACT_CHECK };
@@ -30,6 +31,14 @@ struct strlist {
 struct disk_spec {
 	const char *path;		/* NULL: not given */
 	bool ro;
+};
+
+/* A --share HOST[:GUEST][:ro|:rw], or a directory given to --rootfs. */
+struct share_spec {
+	const char *host;
+	const char *guest;		/* absolute, normalized; "/" for the root */
+	bool ro;
+	bool root;			/* --rootfs DIR */
 };
 
 struct capsa_config {
@@ -56,6 +65,9 @@ struct capsa_config {
 	struct disk_spec rootfs;	/* --rootfs: /dev/vda, root of the guest */
 	struct disk_spec disks[MAX_DISKS];	/* --disk, in order, after the rootfs */
 	unsigned ndisks;
+	bool rootfs_dir;		/* --rootfs names a directory: the last share */
+	struct share_spec shares[MAX_SHARES + 1];	/* sorted by guest path */
+	unsigned nshares;
 	char **argv;			/* the command */
 	int argc;
 };

@@ -190,6 +190,53 @@ seed("control", "start-only", bytes([3]) + START)
 seed("control", "start-bad", bytes([3]) + b"aecho\0t0x0\0o99999999999\0q\0")
 seed("control", "too-big", bytes([1]) + struct.pack("<BI", 2, 65537))
 
+# ---- fs: flags, then {op index, node, fh, cuts, u16 len, payload} (fuzz_fs.c) --
+FS_OPS = [1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 20, 21, 22, 23, 24,
+          25, 26, 27, 28, 29, 30, 31, 32, 34, 35, 36, 37, 38, 39, 40, 42, 43, 44, 45, 46,
+          47, 50, 51]
+LOOKUP, FORGET, GETATTR, SETATTR, READLINK, SYMLINK, MKNOD, MKDIR, UNLINK, RMDIR = 1, 2, 3, 4, 5, 6, 8, 9, 10, 11
+RENAME, LINK, OPEN, READ, WRITE, STATFS, RELEASE, FSYNC = 12, 13, 14, 15, 16, 17, 18, 20
+OPENDIR, READDIR, RELEASEDIR, CREATE, READDIRPLUS, RENAME2, LSEEK, FALLOCATE = 27, 28, 29, 35, 44, 45, 46, 43
+
+
+def fsr(op, payload=b"", node=0, fh=0, cuts=0):
+    return bytes([FS_OPS.index(op), node, fh, cuts]) + struct.pack("<H", len(payload)) + payload
+
+
+def z(n):
+    return bytes(n)
+
+
+read_in = lambda size, off=0: struct.pack("<QQIIQII", 0, off, size, 0, 0, 0, 0)
+seed("fs", "read", b"\0" + fsr(LOOKUP, b"file\0") + fsr(OPEN, z(8), node=1)
+     + fsr(READ, read_in(4096), node=1, fh=1) + fsr(RELEASE, z(24), fh=1) + fsr(FORGET, struct.pack("<Q", 1), node=1))
+seed("fs", "write", b"\0" + fsr(CREATE, struct.pack("<IIII", 2, 0o100644, 0, 0) + b"new\0")
+     + fsr(WRITE, struct.pack("<QQIIQII", 0, 0, 5, 0, 0, 0, 0) + b"hello", node=1, fh=1)
+     + fsr(FSYNC, z(16), fh=1) + fsr(FALLOCATE, struct.pack("<QQQII", 0, 0, 8192, 0, 0), fh=1)
+     + fsr(LSEEK, struct.pack("<QQII", 0, 0, 4, 0), fh=1)
+     + fsr(SETATTR, struct.pack("<IIQQQQQQIIIIIIII", 8, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), node=1))
+seed("fs", "dirs", b"\0" + fsr(MKDIR, struct.pack("<II", 0o755, 0) + b"d\0") + fsr(OPENDIR, z(8))
+     + fsr(READDIRPLUS, read_in(4096), fh=1) + fsr(READDIR, read_in(200), fh=1)
+     + fsr(RELEASEDIR, z(24), fh=1) + fsr(RMDIR, b"d\0"))
+seed("fs", "names", b"\0" + fsr(LOOKUP, b"..\0") + fsr(LOOKUP, b"a/b\0") + fsr(LOOKUP, b".\0")
+     + fsr(LOOKUP, b"a\0b\0") + fsr(LOOKUP, b"up\0") + fsr(LOOKUP, b"passwd\0", node=1)
+     + fsr(READLINK, node=1) + fsr(LOOKUP, b"x" * 300 + b"\0"))
+seed("fs", "links", b"\0" + fsr(SYMLINK, b"ln\0../../etc\0") + fsr(LOOKUP, b"file\0")
+     + fsr(LINK, struct.pack("<Q", 0) + b"hard\0", node=0)
+     + fsr(RENAME2, struct.pack("<QII", 1, 2, 0) + b"hard\0ln\0")
+     + fsr(RENAME, struct.pack("<Q", 1) + b"ln\0moved\0") + fsr(UNLINK, b"moved\0")
+     + fsr(MKNOD, struct.pack("<IIII", 0o010644, 0, 0, 0) + b"p\0")
+     + fsr(MKNOD, struct.pack("<IIII", 0o020644, 0x103, 0, 0) + b"dev\0"))
+seed("fs", "special", b"\0" + fsr(LOOKUP, b"fifo\0") + fsr(OPEN, z(8), node=1)
+     + fsr(CREATE, struct.pack("<IIII", 2, 0o100644, 0, 0) + b"fifo\0") + fsr(STATFS)
+     + fsr(GETATTR, z(16), node=1))
+seed("fs", "ro", b"\1" + fsr(MKDIR, struct.pack("<II", 0o755, 0) + b"d\0") + fsr(LOOKUP, b"file\0")
+     + fsr(OPEN, struct.pack("<II", 1, 0), node=1) + fsr(UNLINK, b"file\0"))
+seed("fs", "cuts", b"\0" + fsr(LOOKUP, b"file\0", cuts=0x37) + fsr(GETATTR, z(16), cuts=0xe0)
+     + fsr(GETATTR, z(16), cuts=0xf0) + fsr(GETATTR, z(16), cuts=0x80))
+seed("fs", "noinit", b"\2" + fsr(GETATTR, z(16)) + bytes([0xff, 0, 0, 0]) + struct.pack("<H", 0)
+     + struct.pack("<I", 9999))
+
 for harness, files in seeds.items():
     d = os.path.join(OUT, harness)
     os.makedirs(d, exist_ok=True)

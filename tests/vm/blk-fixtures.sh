@@ -18,36 +18,12 @@
 set -eu
 out=$1 cache=$2
 tree=$cache/debian-rootfs
-suite=bookworm
 mkdir -p "$out" "$cache"
 
 need() { command -v "$1" >/dev/null || { echo "blk-fixtures: $1 missing (sh .ci/deps)" >&2; exit 1; }; }
 
-# The mirror apt already uses for the suite (no host name is written down here).
-mirror() {
-	# shellcheck disable=SC2016  # $(...) is apt's syntax
-	apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(IDENTIFIER)' 2>/dev/null |
-		awk -v s="$suite" '$2 == s && $3 == "Packages" { print $1; exit }'
-}
-
-# debian_tree DIR PACKAGES: a stripped debootstrap tree with PACKAGES
-# (commas), made again when the list changes (DIR/.done holds it).
-debian_tree() {
-	[ "$(cat "$1/.done" 2>/dev/null)" != "$2" ] || return 0
-	need debootstrap
-	m=$(mirror)
-	[ -n "$m" ] || { echo "blk-fixtures: no apt mirror for $suite (apt-get update?)" >&2; exit 1; }
-	rm -rf "$1"
-	debootstrap --variant=minbase --include="$2" "$suite" "$1" "$m" >"$1.log" 2>&1 ||
-		{ tail -n 20 "$1.log" >&2; exit 1; }
-	# Not needed to run a command; a smaller image is a faster test.
-	rm -rf "$1"/usr/share/doc/* "$1"/usr/share/man "$1"/usr/share/info \
-		"$1"/usr/share/locale/* "$1"/usr/share/i18n \
-		"$1"/usr/share/common-licenses "$1"/usr/share/lintian \
-		"$1"/var/lib/apt/lists/* "$1"/var/cache/apt/* "$1"/var/cache/debconf/*-old \
-		"$1"/var/log/* "$1"/usr/lib/x86_64-linux-gnu/gconv
-	echo "$2" >"$1/.done"
-}
+# debian_tree DIR PACKAGES: a stripped Debian tree with PACKAGES (commas).
+debian_tree() { sh "$(dirname "$0")/debian-tree.sh" "$1" "$2" "$1.log"; }
 
 # fresh IMAGE TREE: IMAGE exists and is newer than TREE.
 fresh() { [ "$1" -nt "$2/.done" ]; }
