@@ -16,7 +16,7 @@ CFLAGS   += -std=gnu11 $(WARN) -D_GNU_SOURCE -isystem $(B)/kinc -I$(B)/seccomp/i
             -DCAPSA_VERSION='"$(VERSION)"' -fstack-protector-strong -D_FORTIFY_SOURCE=2
 LDFLAGS  := -static -pthread -Wl,-z,relro,-z,now,-z,noexecstack
 
-SRCS := capsa.c $(wildcard vmm/*.c virtio/*.c boot/*.c jail/*.c)
+SRCS := capsa.c $(wildcard vmm/*.c virtio/*.c boot/*.c jail/*.c net/*.c)
 OBJS := $(SRCS:%.c=$(B)/obj/%.o)
 SECCOMP := $(B)/seccomp/lib/libseccomp.a
 KERNEL  := $(B)/bzImage

@@ -173,6 +173,24 @@ seed("net", "rx-wait", struct.pack("<H", ALL_OFFLOADS) + nhost(NHDR, bytes(60)) 
 seed("net", "restart", struct.pack("<H", ALL_OFFLOADS) + nrx(2048) + nhost(NHDR, bytes(5000))
      + ncmd(N_RESTART) + struct.pack("<H", 0) + nrx(4096) + nhost(NHDR, bytes(70)))
 
+# ---- policy: port (2 bytes LE), rules, "", name, addresses (fuzz_policy.c) --
+def pol(port, rules, name, addrs):
+    return struct.pack("<H", port) + b"\0".join(
+        x.encode() for x in list(rules) + [""] + [name] + list(addrs))
+
+
+seed("policy", "public", pol(80, [], "", ["203.0.113.7"]))
+seed("policy", "allow-name", pol(443, ["pypi.org:443", "*.pythonhosted.org"], "pypi.org",
+                                  ["203.0.113.7", "2001:db8::7"]))
+seed("policy", "deny-wins", pol(80, ["*.test", "!evil.test", "!203.0.113.0/24"], "evil.test",
+                                 ["203.0.113.66"]))
+seed("policy", "special", pol(80, ["0.0.0.0/0", "[fe80::/10]:80", "169.254.169.254:80"], "",
+                               ["169.254.169.254", "::ffff:10.0.0.1"]))
+seed("policy", "alias", pol(8080, ["host.capsa.internal:8080"], "host.capsa.internal",
+                             ["127.0.0.1"]))
+seed("policy", "rebind", pol(80, ["*.test:1-1024"], "x.test", ["169.254.169.254", "64:ff9b::a9fe:a9fe"]))
+seed("policy", "bad", pol(0, ["[2001:db8::1", "a..b", "1.2.3", "x:0", "127.0.0.1"], "A.Test.", []))
+
 for harness, files in seeds.items():
     d = os.path.join(OUT, harness)
     os.makedirs(d, exist_ok=True)
