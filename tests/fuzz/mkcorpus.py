@@ -191,6 +191,38 @@ seed("policy", "alias", pol(8080, ["host.capsa.internal:8080"], "host.capsa.inte
 seed("policy", "rebind", pol(80, ["*.test:1-1024"], "x.test", ["169.254.169.254", "64:ff9b::a9fe:a9fe"]))
 seed("policy", "bad", pol(0, ["[2001:db8::1", "a..b", "1.2.3", "x:0", "127.0.0.1"], "A.Test.", []))
 
+# ---- netmsg: flags, then one record (fuzz_netmsg.c) --------------------------
+def bm(t, i, payload=b""):
+    return struct.pack("<HHI", t, len(payload), i) + payload
+
+
+seed("netmsg", "net-open", bytes([1]) + bm(1, 7))
+seed("netmsg", "unix-open", bytes([1]) + bm(2, 8, struct.pack("<I", 5000)))
+seed("netmsg", "stream-fd", bytes([2]) + bm(3, 9, struct.pack("<i", 0)))
+seed("netmsg", "stream-err", bytes([0]) + bm(3, 9, struct.pack("<i", 16)))
+
+
+def nreq(kind, fam, port, addr, rid, qtype, name):
+    n = name.encode()
+    return (struct.pack("<IBBH", 0x74656e63, kind, fam, port) + addr.ljust(16, b"\0")
+            + struct.pack("<IHBB", rid, qtype, len(n), 0) + n.ljust(256, b"\0"))
+
+
+seed("netmsg", "connect4", bytes([0]) + nreq(1, 4, 80, bytes([203, 0, 113, 7]), 0, 0, "www.test"))
+seed("netmsg", "connect6", bytes([0]) + nreq(1, 6, 443, bytes([0x20, 1, 0xd, 0xb8]) + bytes(11) + b"\1", 0, 0, ""))
+seed("netmsg", "resolve", bytes([0]) + nreq(2, 0, 0, b"", 42, 28, "PyPI.org."))
+
+# ---- sniff: selector (even HTTP, odd TLS), then the bytes (fuzz_sniff.c) ------
+seed("sniff", "http", b"\0GET / HTTP/1.1\r\nHost: www.test:8080\r\nAccept: */*\r\n\r\n")
+seed("sniff", "http-abs", b"\0GET http://a.test/x HTTP/1.1\r\nHost: a.test\r\n\r\n")
+seed("sniff", "http-v6", b"\0GET / HTTP/1.0\r\nHost: [2001:db8::1]\r\n\r\n")
+_h = (bytes([3, 3]) + bytes(32) + b"\0" + b"\0\2\x13\1" + b"\1\0"
+      + struct.pack(">H", 15) + struct.pack(">HH", 0, 11) + struct.pack(">HBH", 9, 0, 6) + b"a.test")
+_hs = bytes([1]) + struct.pack(">I", len(_h))[1:] + _h
+seed("sniff", "tls", b"\1" + bytes([22, 3, 1]) + struct.pack(">H", len(_hs)) + _hs)
+seed("sniff", "tls-split", b"\1" + bytes([22, 3, 1, 0, 10]) + _hs[:10]
+     + bytes([22, 3, 1]) + struct.pack(">H", len(_hs) - 10) + _hs[10:])
+
 for harness, files in seeds.items():
     d = os.path.join(OUT, harness)
     os.makedirs(d, exist_ok=True)
