@@ -29,6 +29,7 @@
 #include "virtio/net.h"
 #include "virtio/virtio.h"
 #include "virtio/vsock.h"
+#include "vmm/hostnet.h"
 #include "vmm/loop.h"
 #include "vmm/options.h"
 #include "vmm/serial.h"
@@ -63,6 +64,7 @@ struct session {
 	struct vsock_dev *vsock;
 	struct net_dev *net;		/* --net, or NULL */
 	struct tap tap;
+	struct hostnet hostnet;		/* --vsock, --net user, -p */
 	unsigned ndevs;			/* virtio-mmio devices, see DEV_BASE */
 	int disk_fd[MAX_DISKS + 1];	/* the rootfs first, then each --disk */
 	bool disk_ro[MAX_DISKS + 1];
@@ -306,10 +308,13 @@ attach_disks(struct session *s)
 static void
 build_vm(struct session *s)
 {
+	char err[512];
 	uint64_t base;
 	unsigned irq;
 
 	open_disks(s);
+	if (hostnet_open(&s->cfg, &s->hostnet, err, sizeof(err)) < 0)
+		die("%s", err);
 	if (vm_create(&s->vm, s->cfg.memory_mib * MIB, s->cfg.cpus) < 0)
 		die("%s", s->vm.end_msg);
 	if (serial_init(&s->serial, &s->vm, s->cfg.verbose ? STDERR_FILENO : -1) < 0 ||
@@ -319,14 +324,8 @@ build_vm(struct session *s)
 	s->vsock = vsock_create(&s->vm, &s->loop, base, irq, s->cfg.cid);
 	if (!s->vsock)
 		die("cannot create the vsock device: %s", strerror(errno));
-	if (s->cfg.vsock_path) {
-		int e = vsock_bridge(s->vsock, s->cfg.vsock_path);
-
-		if (e == -EEXIST)
-			die("--vsock %s: already exists (capsa creates the socket)", s->cfg.vsock_path);
-		if (e)
-			die("--vsock %s: %s", s->cfg.vsock_path, strerror(-e));
-	}
+	if (hostnet_attach(&s->cfg, &s->hostnet, s->vsock, err, sizeof(err)) < 0)
+		die("%s", err);
 	attach_disks(s);
 	setup_net(s);
 	expose_stdio(s);

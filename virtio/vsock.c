@@ -30,6 +30,7 @@
 #include "vsock.h"
 #include "vsock_int.h"
 #include "../guest/proto.h"
+#include "../net/msg.h"
 #include "../vmm/loop.h"
 #include "../vmm/util.h"
 
@@ -46,10 +47,13 @@ on_request(struct vsock_dev *d, const struct virtio_vsock_hdr *h)
 	for (unsigned i = 0; i < d->nports; i++)
 		if (d->ports[i].port == h->dst_port && !d->ports[i].taken)
 			p = &d->ports[i];
+	/* The broker's streams: --net user's port, and --vsock PATH_<port>. */
 	if (p)
 		c = conn_new(d, h->dst_port, h->src_port, p->in_fd, p->out_fd);
+	else if (h->dst_port == PORT_NET && broker_serves_net(d))
+		c = broker_request(d, BM_NET_OPEN, h->dst_port, h->src_port);
 	else if (d->bridge && (h->dst_port & ~0xfU) != CAPSA_PORT_BASE)
-		c = bridge_outbound(d, h->dst_port, h->src_port);
+		c = broker_request(d, BM_UNIX_OPEN, h->dst_port, h->src_port);
 	if (!c) {
 		queue_rst(d, h->dst_port, h->src_port);
 		return;
@@ -58,7 +62,8 @@ on_request(struct vsock_dev *d, const struct virtio_vsock_hdr *h)
 		p->taken = true;
 	c->peer_buf_alloc = h->buf_alloc;
 	c->peer_fwd_cnt = h->fwd_cnt;
-	conn_owe(c, OWE_RESPONSE);
+	if (!c->pending)
+		conn_owe(c, OWE_RESPONSE);	/* else once the broker's stream is there */
 	conn_update_poll(c);
 }
 
@@ -111,7 +116,8 @@ on_packet(struct vsock_dev *d, const struct virtio_vsock_hdr *h,
 			break;
 		}
 		c->connecting = false;
-		bridge_opened(c);
+		if (c->opened)
+			c->opened(c);
 		conn_update_poll(c);
 		break;
 	default:			/* REQUEST on a known connection */

@@ -311,7 +311,7 @@ conn_close(struct conn *c)
 	free(c->buf);
 	if (c->owns_fd) {
 		close(c->in_fd);
-		bridge_fd_closed(d);
+		vsock_fd_closed(d);
 	}
 	c->closed = true;
 	d->nconns--;
@@ -372,11 +372,68 @@ recv_data(struct conn *c, const struct vq_chain *ch, uint32_t len)
 	conn_update_poll(c);
 }
 
-/*
- * The guest connects to a host port: one of capsa's own (each taken once),
- * or, with --vsock PATH, whoever listens on PATH_<port>. Anything else, or
- * a full connection table, is refused with a RST.
+/**
+ * conn_attach() - give a pending connection its host socket @fd (both
+ * ways), closed with the connection.
  */
+void
+conn_attach(struct conn *c, int fd)
+{
+	c->in_fd = c->out_fd = fd;
+	c->in_polled = c->out_polled = watch(c, &c->in_ev, fd, &c->in_always);
+	c->out_always = c->in_always;
+	c->in_ready = c->in_always;
+	c->owns_fd = true;
+}
+
+static bool
+port_free(struct vsock_dev *d, uint32_t port)
+{
+	for (unsigned h = 0; h < ARRAY_SIZE(d->hash); h++)
+		for (struct conn *c = d->hash[h]; c; c = c->hnext)
+			if (c->host_port == port)
+				return false;
+	return true;
+}
+
+/**
+ * conn_pick_port() - a host port no connection uses, for one the host starts.
+ */
+uint32_t
+conn_pick_port(struct vsock_dev *d)
+{
+	for (;;) {
+		uint32_t p = d->next_port++;
+
+		if (d->next_port < FIRST_HOST_PORT)
+			d->next_port = FIRST_HOST_PORT;
+		if (p >= FIRST_HOST_PORT && port_free(d, p))
+			return p;
+	}
+}
+
+/**
+ * conn_connect() - a connection from the host's socket @fd to guest port
+ * @guest_port: the guest is sent a REQUEST, and the connection is its
+ * once it answers (c->opened is then called).
+ *
+ * Return: the connection, or NULL (the caller still owns @fd).
+ */
+struct conn *
+conn_connect(struct vsock_dev *d, uint32_t guest_port, int fd)
+{
+	struct conn *c = conn_new(d, conn_pick_port(d), guest_port, fd, fd);
+
+	if (!c)
+		return NULL;
+	c->owns_fd = true;
+	c->connecting = true;
+	conn_owe(c, OWE_REQUEST);
+	conn_update_poll(c);
+	vsock_kick_rx(d);
+	return c;
+}
+
 /**
  * vsock_flush() - write out what the guest sent and capsa still holds.
  * @d:          the device; the VM has stopped.

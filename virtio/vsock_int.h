@@ -19,6 +19,7 @@ enum { RXQ, TXQ, EVQ };
 #define MAX_PAYLOAD	(64 * 1024)	/* largest packet the guest sends */
 #define MAX_CONNS	1024
 #define MAX_PORTS	8
+#define MAX_LISTEN	20		/* --vsock, and up to 16 -p */
 #define HASH_SIZE	256
 #define RST_QUEUE	64
 #define HDR_LEN		sizeof(struct virtio_vsock_hdr)
@@ -42,6 +43,9 @@ struct conn {
 	bool closed;
 	bool connecting;		/* we sent REQUEST, no RESPONSE yet */
 	bool owns_fd;			/* a bridge socket: closed with the connection */
+	bool pending;			/* waiting for the broker's stream (vsock_net.c) */
+	uint32_t broker_id;		/* ... the request it waits for */
+	void (*opened)(struct conn *c);	/* the guest accepted a host-initiated connection */
 	uint32_t host_port, guest_port;
 	int in_fd, out_fd;		/* -1 when that direction has no host end */
 	bool in_always, out_always;	/* regular files: never polled */
@@ -76,12 +80,19 @@ struct vsock_dev {
 	struct { uint32_t host_port, guest_port; } rst[RST_QUEUE];
 	unsigned n_rst;
 	struct vsock_bridge *bridge;	/* --vsock PATH, or NULL */
+	struct vsock_broker *broker;	/* the broker's channel, or NULL */
+	uint32_t next_port;		/* for host-initiated connections */
+	struct ev *listen[MAX_LISTEN];	/* the bridge's and -p's listeners */
+	unsigned nlisten;
 	bool reset_pending;		/* the driver reset the device (vCPU thread) */
 	bool rx_used, tx_used;		/* chains returned since the last interrupt */
 	struct vq_chain chain;		/* scratch, too large for the stack */
 };
 
 struct vsock_bridge;
+struct vsock_broker;
+
+#define FIRST_HOST_PORT (1U << 30)	/* ports capsa picks for host-initiated links */
 
 struct conn *conn_find(struct vsock_dev *d, uint32_t host_port, uint32_t guest_port);
 uint32_t peer_credit(const struct conn *c);
@@ -100,9 +111,13 @@ void vsock_kick_rx(struct vsock_dev *d);
 void vsock_lock(struct vsock_dev *d);
 void vsock_unlock(struct vsock_dev *d);
 
-struct conn *bridge_outbound(struct vsock_dev *d, uint32_t host_port, uint32_t guest_port);
-void bridge_opened(struct conn *c);
-bool bridge_port_free(struct vsock_dev *d, uint32_t port);
-void bridge_fd_closed(struct vsock_dev *d);
+void conn_attach(struct conn *c, int fd);
+uint32_t conn_pick_port(struct vsock_dev *d);
+struct conn *conn_connect(struct vsock_dev *d, uint32_t guest_port, int fd);
+
+struct conn *broker_request(struct vsock_dev *d, uint16_t type, uint32_t host_port,
+			    uint32_t guest_port);
+bool broker_serves_net(const struct vsock_dev *d);
+void vsock_fd_closed(struct vsock_dev *d);
 
 #endif
