@@ -35,8 +35,9 @@ $(SECCOMP): jail/build-libseccomp.sh $(B)/.deps
 $(KERNEL): boot/guest.config boot/build-kernel.sh $(wildcard boot/patches/*.patch) $(B)/.deps
 	boot/build-kernel.sh $@ boot/guest.config
 
-$(B)/init: $(wildcard guest/*.c guest/*.h) $(SECCOMP)
-	$(CC) $(CFLAGS) -Os $(LDFLAGS) -o $@ $(wildcard guest/*.c)
+# net/policy.c: the guest checks DNS names as the broker will.
+$(B)/init: $(wildcard guest/*.c guest/*.h) net/policy.c net/policy.h net/wire.h $(SECCOMP)
+	$(CC) $(CFLAGS) -Os $(LDFLAGS) -o $@ $(wildcard guest/*.c) net/policy.c
 	strip $@
 
 # The base initramfs: the init and Debian's busybox-static with its applets.

@@ -33,6 +33,7 @@
 #include <linux/vm_sockets.h>
 
 #include "init.h"
+#include "netuser.h"
 #include "proto.h"
 #include "rootfs.h"
 
@@ -49,6 +50,7 @@ struct run {
 	const char *net_if, *net_ip, *net_gw;	/* --net, --ip, --gateway */
 	const char *rootfs;	/* "ro" or "rw" with --rootfs, else NULL */
 	int nargs, nenv, ncopies;
+	struct netuser_cfg netuser;	/* --net user, -p */
 	bool tty;
 	unsigned rows, cols;
 };
@@ -158,6 +160,10 @@ add_record(struct run *r, int tag, const char *v)
 		r->tty = sscanf(v, "%ux%u", &r->rows, &r->cols) == 2;
 	else if (tag == RUN_ROOTFS)
 		r->rootfs = v;
+	else if (tag == RUN_NET_USER)
+		r->netuser.net = true;
+	else if (tag == RUN_PUBLISH && r->netuser.npublish < NU_MAX_PUBLISH)
+		r->netuser.publish[r->netuser.npublish++] = (unsigned)atoi(v);
 }
 
 static int
@@ -219,18 +225,21 @@ loopback_up(void)
 	close(s);
 }
 
-/* --net: eth0 up, and configured when --ip/--gateway say how. */
+/* --net tap: eth0 up, configured when --ip/--gateway say how; --net user and -p: the helper. */
 static int
 configure_net(const struct run *r)
 {
 	char err[256];
 
-	if (!r->net_if)
-		return 0;
-	if (net_setup(r->net_if, r->net_ip, r->net_gw, err, sizeof(err)) == 0)
-		return 0;
-	say("capsa: %s\n", err);
-	return -1;
+	if (r->net_if && net_setup(r->net_if, r->net_ip, r->net_gw, err, sizeof(err)) < 0) {
+		say("capsa: %s\n", err);
+		return -1;
+	}
+	if (netuser_start(&r->netuser, err, sizeof(err)) < 0) {
+		say("capsa: --net user: %s\n", err);
+		return -1;
+	}
+	return 0;
 }
 
 static int

@@ -1,7 +1,8 @@
 #!/bin/sh
 # blk-fixtures.sh OUT CACHE - disk images for the virtio-blk VM tests (t_blk_*).
 #
-#   OUT/debian.ext4      Debian 12 (debootstrap minbase + python3-minimal),
+#   OUT/debian.ext4      Debian 12 (debootstrap minbase + python3-minimal, and curl, git,
+#                        python3-pip for the --net user tests),
 #                        stripped of docs, locales and apt lists; ext4 sized to fit
 #   OUT/debian.squashfs  the same tree as squashfs (zstd)
 #   OUT/small.ext4       16 MiB ext4 holding a static busybox, for the :rw tests
@@ -30,7 +31,7 @@ if [ ! -e "$tree/.done" ]; then
 	m=$(mirror)
 	[ -n "$m" ] || { echo "blk-fixtures: no apt mirror for $suite (apt-get update?)" >&2; exit 1; }
 	rm -rf "$tree"
-	debootstrap --variant=minbase --include=python3-minimal "$suite" "$tree" "$m" >"$cache/debootstrap.log" 2>&1 ||
+	debootstrap --variant=minbase --include=python3-minimal,curl,git,python3-pip "$suite" "$tree" "$m" >"$cache/debootstrap.log" 2>&1 ||
 		{ tail -n 20 "$cache/debootstrap.log" >&2; exit 1; }
 	# Not needed to run a command; a smaller image is a faster test.
 	rm -rf "$tree"/usr/share/doc/* "$tree"/usr/share/man "$tree"/usr/share/info \

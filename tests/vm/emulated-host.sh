@@ -77,7 +77,7 @@ addmod() {
 	esac
 	echo "$1" >>"$R/lib/modules/order"
 }
-for m in irqbypass kvm kvm-amd tun ${EHOST_MODULES:-}; do addmod "$m"; done
+for m in irqbypass kvm kvm-amd tun veth ${EHOST_MODULES:-}; do addmod "$m"; done
 
 cat >"$R/init" <<'EOF'
 #!/bin/sh
