@@ -457,6 +457,7 @@ main(void)
 			finish(125);
 		}
 	}
+	r.netuser.root_rw = root_rw;
 	if (place_copies(&r, r.rootfs ? staging : RUN_COPY_DIR) < 0 || configure_net(&r) < 0)
 		finish(125);
 	if (staging_fd >= 0)

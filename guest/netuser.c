@@ -205,11 +205,11 @@ fail:
 /*
  * /etc/resolv.conf names capsa's DNS, without writing to the root image:
  * a file in /run (a tmpfs) bound over it. A symlink into /run gets its
- * target written instead; no file at all is left so (resolvers then ask
- * 127.0.0.1, which is intercepted too).
+ * target written instead. Where there is none, one is made to bind over,
+ * unless / is an IMAGE:rw (resolvers then ask 127.0.0.1, intercepted too).
  */
 static void
-resolv_conf(void)
+resolv_conf(bool root_rw)
 {
 	char target[256];
 	ssize_t n;
@@ -224,6 +224,11 @@ resolv_conf(void)
 	if (mount(RESOLV_RUN, "/etc/resolv.conf", NULL, MS_BIND, NULL) == 0)
 		return;
 	n = readlink("/etc/resolv.conf", target, sizeof(target) - 1);
+	if (n <= 0 && !root_rw && (fd = open("/etc/resolv.conf", O_WRONLY | O_CREAT | O_EXCL |
+					     O_CLOEXEC, 0644)) >= 0) {
+		close(fd);	/* the root is in RAM: an empty file to bind over */
+		mount(RESOLV_RUN, "/etc/resolv.conf", NULL, MS_BIND, NULL);
+	}
 	if (n <= 0)
 		return;
 	target[n] = 0;
@@ -243,7 +248,7 @@ resolv_conf(void)
 }
 
 static int
-intercept(char *err, size_t errlen)
+intercept(const struct netuser_cfg *cfg, char *err, size_t errlen)
 {
 	static struct listener tcp[2];
 	static struct nu_ev udp[2];
@@ -270,7 +275,7 @@ intercept(char *err, size_t errlen)
 	}
 	if (bpf_intercept(fds, err, errlen) < 0)
 		return -1;
-	resolv_conf();
+	resolv_conf(cfg->root_rw);
 	return 0;
 }
 
@@ -310,7 +315,7 @@ helper(const struct netuser_cfg *cfg, int report)
 	report = 3;
 	setrlimit(RLIMIT_NOFILE, &nofile);
 	epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (epfd < 0 || (cfg->net && intercept(err, sizeof(err)) < 0) ||
+	if (epfd < 0 || (cfg->net && intercept(cfg, err, sizeof(err)) < 0) ||
 	    publish(cfg, err, sizeof(err)) < 0) {
 		(void)!write(report, err[0] ? err : "epoll failed", strlen(err[0] ? err : "epoll failed"));
 		_exit(1);

@@ -19,6 +19,7 @@
 
 struct netuser_cfg {
 	bool net;			/* --net user */
+	bool root_rw;			/* / is a --rootfs IMAGE:rw: never written */
 	unsigned publish[NU_MAX_PUBLISH];	/* -p guest ports */
 	unsigned npublish;
 };

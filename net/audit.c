@@ -96,7 +96,7 @@ void
 audit_flow(struct broker *b, const struct flow *f, const char *what)
 {
 	char buf[2048], dst[64], conn[64] = "", err[96] = "";
-	const char *rule = f->v.rule && f->v.why == WHY_RULE ? f->v.rule->text : NULL;
+	const char *rule = f->v.rule ? f->v.rule->text : NULL;
 	bool deny = !strcmp(what, "deny");
 	size_t n;
 

@@ -261,6 +261,12 @@ broker_main(int ctl, const struct broker_config *cfg, dev_t dev, ino_t ino)
 		snprintf(b.path, sizeof(b.path), "%s", cfg->vsock_path);
 	if (broker_setup(&b, cfg) == 0)
 		loop_run(&b.loop);
+	/* Connections still open end with capsa: their lines, with the bytes. */
+	for (struct flow *f = b.flows; f; f = f->next)
+		if (f->state == F_SPLICE) {
+			f->err = ECONNABORTED;
+			audit_flow(&b, f, "allow");
+		}
 	/* The VMM is gone: remove PATH, but only if it is still our socket. */
 	if (b.path[0] && lstat(b.path, &st) == 0 && st.st_dev == dev && st.st_ino == ino)
 		unlink(b.path);
