@@ -121,22 +121,21 @@ watch(struct fwd *f)
 {
 	uint32_t a = 0, h = 0;
 
-	if (f->a_connecting)
-		a = EPOLLOUT;
-	else {
-		if (!f->a_eof && f->up.len < sizeof(f->up.d))
-			a |= EPOLLIN;
-		if (f->down.off < f->down.len && !f->want_reply)
-			a |= EPOLLOUT;
+	/* While one side connects, only its connect is waited for: data on
+	 * the other could not move and would spin the loop. */
+	if (f->a_connecting || f->h_connecting) {
+		nu_set(&f->ev_a, f->a_connecting ? EPOLLOUT : 0);
+		nu_set(&f->ev_h, f->h_connecting ? EPOLLOUT : 0);
+		return;
 	}
-	if (f->h_connecting)
-		h = EPOLLOUT;
-	else {
-		if (!f->h_eof && f->down.len < sizeof(f->down.d))
-			h |= EPOLLIN;
-		if (f->up.off < f->up.len)
-			h |= EPOLLOUT;
-	}
+	if (!f->a_eof && f->up.len < sizeof(f->up.d))
+		a |= EPOLLIN;
+	if (f->down.off < f->down.len && !f->want_reply)
+		a |= EPOLLOUT;
+	if (!f->h_eof && f->down.len < sizeof(f->down.d))
+		h |= EPOLLIN;
+	if (f->up.off < f->up.len)
+		h |= EPOLLOUT;
 	nu_set(&f->ev_a, a);
 	nu_set(&f->ev_h, h);
 }

@@ -6,6 +6,8 @@
 #   make bench-vm       boot, memory, output and vsock (tests/bench/vm.sh)
 #   make bench-blk      disk (tests/bench/blk.sh)
 #   make bench-net      TCP over a tap (tests/bench/net.sh)
+#   make bench-netuser  --net user against QEMU with slirp and with passt
+#                       (tests/bench/netuser.sh)
 #   make bench-report   the table and JSON again from the last logs
 #   make bench-ehost    how often the emulated KVM host kills a guest, capsa's
 #                       and QEMU's side by side (not part of bench; 1-2 min a round)
@@ -30,10 +32,14 @@ bench-vm: capsa $(INITRD) $(BENCH_TOOLS) $(BENCH_BIN)/mkrun
 bench-net: capsa $(B)/tests-bin/nettool
 	bash tests/bench/net.sh
 
+bench-netuser: capsa $(B)/tests-bin/netlab $(BENCH_BIN)/connrate
+	bash tests/bench/netuser.sh
+
 # Under `make bench` one emulated host at a time (2 cores are plenty busy).
 ifneq ($(filter bench,$(MAKECMDGOALS)),)
 bench-vm: | bench-blk
 bench-net: | bench-vm
+bench-netuser: | bench-net
 endif
 
 bench-ehost: capsa
@@ -42,7 +48,7 @@ bench-ehost: capsa
 bench-report:
 	python3 tests/bench/report.py $(B) ./capsa
 
-bench: bench-vm bench-net
+bench: bench-vm bench-net bench-netuser
 	python3 tests/bench/report.py $(B) ./capsa
 
-.PHONY: bench-vm bench-net bench-ehost bench-report
+.PHONY: bench-vm bench-net bench-netuser bench-ehost bench-report

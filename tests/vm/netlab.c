@@ -12,6 +12,7 @@
  *   netlab get ADDR PORT HOST      (in the guest) connect() straight to
  *                                  ADDR:PORT, send an HTTP GET for HOST,
  *                                  print the answer; exit 1 if refused
+ *   netlab nobind CMD [ARG...]     run CMD without CAP_NET_BIND_SERVICE
  *   netlab hostile N               (in the guest) malformed and oversized
  *                                  requests on the broker's vsock port,
  *                                  then N streams held open at once;
@@ -25,9 +26,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/capability.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -297,9 +300,21 @@ hostile(int flood)
 	return 0;
 }
 
+/* Root keeps only the bounding set's capabilities across exec. */
+static int
+nobind(char **argv)
+{
+	if (prctl(PR_CAPBSET_DROP, CAP_NET_BIND_SERVICE, 0, 0, 0) < 0)
+		return die("PR_CAPBSET_DROP");
+	execvp(argv[0], argv);
+	return die(argv[0]);
+}
+
 int
 main(int argc, char **argv)
 {
+	if (argc >= 3 && !strcmp(argv[1], "nobind"))
+		return nobind(argv + 2);
 	if (argc == 5 && !strcmp(argv[1], "veth"))
 		return veth(argv[2], argv[3], atoi(argv[4]));
 	if (argc == 5 && !strcmp(argv[1], "sni"))
