@@ -23,9 +23,9 @@ netlab veth bp0 bp1 $$ && ip addr add 192.0.2.1/24 dev bp0 && ip link set bp0 up
 	ip link set bp1 up && ip route add default via 192.0.2.254 dev bp0
 
 listen() {
-	nc -l -s 127.0.0.1 -p 5001 </tmp/idle >/tmp/g2h &
+	nc -l -p 5001 </tmp/idle >/tmp/g2h &
 	l1=$!
-	nc -l -s 127.0.0.1 -p 5002 </tmp/h2g >/dev/null &
+	nc -l -p 5002 </tmp/h2g >/dev/null &
 	l2=$!
 }
 
