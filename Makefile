@@ -16,7 +16,8 @@ CFLAGS   += -std=gnu11 $(WARN) -D_GNU_SOURCE -isystem $(B)/kinc -I$(B)/seccomp/i
             -DCAPSA_VERSION='"$(VERSION)"' -fstack-protector-strong -D_FORTIFY_SOURCE=2
 LDFLAGS  := -static -pthread -Wl,-z,relro,-z,now,-z,noexecstack
 
-SRCS := capsa.c $(wildcard vmm/*.c virtio/*.c boot/*.c jail/*.c net/*.c)
+# guest/exec_wire.c: the exec protocol, spoken by capsa exec and the init alike.
+SRCS := capsa.c $(wildcard vmm/*.c virtio/*.c boot/*.c jail/*.c net/*.c) guest/exec_wire.c
 OBJS := $(SRCS:%.c=$(B)/obj/%.o)
 SECCOMP := $(B)/seccomp/lib/libseccomp.a
 KERNEL  := $(B)/bzImage
@@ -36,8 +37,9 @@ $(KERNEL): boot/guest.config boot/build-kernel.sh $(wildcard boot/patches/*.patc
 	boot/build-kernel.sh $@ boot/guest.config
 
 # net/policy.c: the guest checks DNS names as the broker will.
+GUEST_SRCS := $(wildcard guest/*.c) net/policy.c
 $(B)/init: $(wildcard guest/*.c guest/*.h) net/policy.c net/policy.h net/wire.h $(SECCOMP)
-	$(CC) $(CFLAGS) -Os $(LDFLAGS) -o $@ $(wildcard guest/*.c) net/policy.c
+	$(CC) $(CFLAGS) -Os $(LDFLAGS) -o $@ $(GUEST_SRCS)
 	strip $@
 
 # The base initramfs: the init and Debian's busybox-static with its applets.

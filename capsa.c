@@ -7,32 +7,35 @@
  * until its init reports the command's exit status.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "boot/boot.h"
 #include "boot/payload.h"
+#include "vmm/exec_client.h"
 #include "guest/proto.h"
 #include "jail/jail.h"
 #include "virtio/blk.h"
+#include "virtio/console.h"
 #include "virtio/net.h"
 #include "virtio/virtio.h"
 #include "virtio/vsock.h"
+#include "vmm/broker.h"
 #include "vmm/hostnet.h"
 #include "vmm/loop.h"
+#include "vmm/disk.h"
+#include "vmm/klog.h"
 #include "vmm/options.h"
 #include "vmm/serial.h"
+#include "vmm/stdio.h"
 #include "vmm/tap.h"
 #include "vmm/term.h"
 #include "vmm/util.h"
@@ -60,11 +63,13 @@ struct session {
 	struct capsa_config cfg;
 	struct vm vm;
 	struct loop loop;
+	struct klog klog;		/* the guest kernel's, from either console */
 	struct serial serial;
+	struct console_dev *console;	/* hvc0, with --verbose */
 	struct vsock_dev *vsock;
+	struct vsock_exec *exec;	/* --control, or NULL */
 	struct net_dev *net;		/* --net, or NULL */
 	struct tap tap;
-	struct hostnet hostnet;		/* --vsock, --net user, -p */
 	unsigned ndevs;			/* virtio-mmio devices, see DEV_BASE */
 	int disk_fd[MAX_DISKS + 1];	/* the rootfs first, then each --disk */
 	bool disk_ro[MAX_DISKS + 1];
@@ -75,68 +80,16 @@ struct session {
 	bool tty;			/* the command has a terminal */
 	unsigned rows, cols;
 	unsigned interrupts;		/* SIGINT/SIGTERM received */
-	bool kill_armed;		/* --kill-after runs since a signal */
+	int kill_sig;			/* the signal --kill-after runs since, or 0 */
 	double t0;
 	struct ev end_ev, ctl_ev, sig_ev, boot_ev, timeout_ev, kill_ev;
 };
 
-/* Signals capsa handles through its signalfd; the first four are forwarded. */
-static const int loop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH };
-
-/* ---- host stdio ------------------------------------------------------- */
-
-/* fds 0-2 must exist, or the first files capsa opens would take their place. */
-static void
-ensure_stdio(void)
-{
-	for (int fd = 0; fd < 3; fd++)
-		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
-			die("cannot open /dev/null for closed fd %d", fd);
-}
-
-/* Shared open file descriptions capsa made non-blocking, to undo at exit. */
-static struct { int fd, flags; } shared_fl[3];
-static unsigned n_shared_fl;
-
-static void
-restore_shared_flags(void)
-{
-	for (unsigned i = 0; i < n_shared_fl; i++)
-		fcntl(shared_fl[i].fd, F_SETFL, shared_fl[i].flags);
-}
-
 /*
- * A private non-blocking descriptor for one of our stdio fds. Pipes and
- * terminals are reopened through /proc, which gives a new open file
- * description: setting O_NONBLOCK on the shared one would change it for
- * the shell that started us too. Regular files stay as they are (they are
- * always ready, and epoll refuses them). Sockets cannot be reopened: their
- * shared description goes non-blocking until capsa exits.
+ * Signals capsa handles through its signalfd: the first four are forwarded,
+ * SIGWINCH is the terminal's new size, SIGUSR1 asks for the state dump.
  */
-static int
-stdio_fd(int fd, int flags)
-{
-	char path[32];
-	struct stat st;
-	int nfd;
-
-	if (fstat(fd, &st) < 0 || S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))
-		return fd;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	nfd = open(path, flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (nfd >= 0)
-		return nfd;
-	nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	flags = fcntl(fd, F_GETFL);
-	if (nfd < 0 || flags < 0 || (flags & O_NONBLOCK))
-		return nfd;
-	if (!n_shared_fl)
-		atexit(restore_shared_flags);
-	shared_fl[n_shared_fl].fd = nfd;
-	shared_fl[n_shared_fl++].flags = flags;
-	fcntl(nfd, F_SETFL, flags | O_NONBLOCK);
-	return nfd;
-}
+static const int loop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH, SIGUSR1 };
 
 /* ---- guest setup ------------------------------------------------------- */
 
@@ -151,14 +104,18 @@ place_device(struct session *s, uint64_t *base, unsigned *irq)
 	s->ndevs++;
 }
 
-/* Every device placed is declared to the guest kernel, in order. */
+/*
+ * Every device placed is declared to the guest kernel, in order. Without
+ * --verbose the kernel prints only a panic, on the 8250; with it, its
+ * whole log goes to virtio-console's hvc0 (see virtio/console.c).
+ */
 static void
 build_cmdline(const struct session *s, char *buf, size_t len)
 {
 	int n = snprintf(buf, len,
-			 "console=ttyS0 8250.nr_uarts=1 reboot=k panic=-1 %s "
+			 "%s 8250.nr_uarts=1 reboot=k panic=-1 "
 			 "tsc=reliable no_timer_check nomodule rdinit=/init",
-			 s->cfg.verbose ? "loglevel=7" : "quiet loglevel=1");
+			 s->cfg.verbose ? "console=hvc0 loglevel=7" : "console=ttyS0 quiet loglevel=1");
 
 	for (unsigned i = 0; i < s->ndevs && n > 0 && (size_t)n < len; i++)
 		n += snprintf(buf + n, len - (size_t)n, " virtio_mmio.device=4K@%#llx:%u",
@@ -225,6 +182,38 @@ expose_stdio(struct session *s)
 		die("cannot set up the guest's stdio");
 }
 
+static void
+socket_failed(const char *opt, const char *path, int e)
+{
+	if (e == -EEXIST)
+		die("--%s %s: already exists (capsa creates the socket)", opt, path);
+	if (e)
+		die("--%s %s: %s", opt, path, strerror(-e));
+}
+
+/*
+ * --vsock and --control: the sockets first, then the broker that removes
+ * them and serves --net user (vmm/hostnet.c), then -p's listeners.
+ */
+static void
+open_sockets(struct session *s)
+{
+	char err[256];
+	int e = 0;
+
+	if (s->cfg.vsock_path)
+		socket_failed("vsock", s->cfg.vsock_path, vsock_bridge(s->vsock, s->cfg.vsock_path));
+	if (s->cfg.control_path && !(s->exec = vsock_exec_listen(s->vsock, s->cfg.control_path, &e)))
+		socket_failed("control", s->cfg.control_path, e);
+	if (hostnet_open(&s->cfg, err, sizeof(err)) < 0)
+		die("%s", err);
+	e = broker_start();
+	if (e)
+		die("cannot start the socket helper: %s", strerror(-e));
+	if (hostnet_attach(&s->cfg, s->vsock, err, sizeof(err)) < 0)
+		die("%s", err);
+}
+
 /*
  * --net tap:NAME. Opened after the vsock broker is forked, so that no other
  * process holds the tap: one capsa created vanishes when capsa exits.
@@ -256,39 +245,21 @@ setup_net(struct session *s)
 
 /* ---- disks ------------------------------------------------------------- */
 
-/*
- * Open a --disk or --rootfs image, first of all, so that a bad one costs
- * one clear line and no VM. A shared lock to read, an exclusive one to
- * write: two capsas never write to the same image.
- */
-static void
-open_disk(struct session *s, const char *opt, const struct disk_spec *d)
-{
-	int fd = open(d->path, (d->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY);
-	struct stat st;
-
-	if (fd < 0 || fstat(fd, &st) < 0)
-		die("--%s %s: %s", opt, d->path, strerror(errno));
-	if (S_ISDIR(st.st_mode))
-		die("--%s %s: is a directory, not a disk image", opt, d->path);
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
-		die("--%s %s: not a regular file or block device", opt, d->path);
-	if (S_ISREG(st.st_mode) && st.st_size % BLK_SECTOR)
-		die("--%s %s: size %lld bytes is not a multiple of %d", opt, d->path,
-		    (long long)st.st_size, BLK_SECTOR);
-	if (flock(fd, (d->ro ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0)
-		die("--%s %s: in use by another process (%s)", opt, d->path, strerror(errno));
-	s->disk_ro[s->ndisks] = d->ro;
-	s->disk_fd[s->ndisks++] = fd;
-}
-
 static void
 open_disks(struct session *s)
 {
-	if (s->cfg.rootfs.path)
-		open_disk(s, "rootfs", &s->cfg.rootfs);
-	for (unsigned i = 0; i < s->cfg.ndisks; i++)
-		open_disk(s, "disk", &s->cfg.disks[i]);
+	char err[512];
+
+	for (unsigned i = 0; i <= s->cfg.ndisks; i++) {
+		const struct disk_spec *d = i ? &s->cfg.disks[i - 1] : &s->cfg.rootfs;
+
+		if (!d->path)
+			continue;
+		s->disk_ro[s->ndisks] = d->ro;
+		s->disk_fd[s->ndisks] = disk_open(i ? "disk" : "rootfs", d, err, sizeof(err));
+		if (s->disk_fd[s->ndisks++] < 0)
+			die("%s", err);
+	}
 }
 
 /* The disks as virtio-blk devices 1, 2 ...: /dev/vda, vdb ... in the guest. */
@@ -308,26 +279,29 @@ attach_disks(struct session *s)
 static void
 build_vm(struct session *s)
 {
-	char err[512];
 	uint64_t base;
 	unsigned irq;
 
 	open_disks(s);
-	if (hostnet_open(&s->cfg, &s->hostnet, err, sizeof(err)) < 0)
-		die("%s", err);
 	if (vm_create(&s->vm, s->cfg.memory_mib * MIB, s->cfg.cpus) < 0)
 		die("%s", s->vm.end_msg);
-	if (serial_init(&s->serial, &s->vm, s->cfg.verbose ? STDERR_FILENO : -1) < 0 ||
+	klog_init(&s->klog, &s->vm, s->cfg.verbose ? STDERR_FILENO : -1);
+	if (serial_init(&s->serial, &s->vm, &s->klog) < 0 ||
 	    i8042_init(&s->vm) < 0 || loop_init(&s->loop) < 0)
 		die("cannot set up devices: %s", strerror(errno));
 	place_device(s, &base, &irq);
 	s->vsock = vsock_create(&s->vm, &s->loop, base, irq, s->cfg.cid);
 	if (!s->vsock)
 		die("cannot create the vsock device: %s", strerror(errno));
-	if (hostnet_attach(&s->cfg, &s->hostnet, s->vsock, err, sizeof(err)) < 0)
-		die("%s", err);
+	open_sockets(s);
 	attach_disks(s);
 	setup_net(s);
+	if (s->cfg.verbose) {
+		place_device(s, &base, &irq);
+		s->console = console_create(&s->vm, base, irq, &s->klog);
+		if (!s->console)
+			die("cannot create the console device: %s", strerror(errno));
+	}
 	expose_stdio(s);
 	load_guest(s);
 	log_info("VM built: %u vCPU, %llu MiB (%.1f ms)", s->cfg.cpus,
@@ -367,6 +341,7 @@ on_control(struct ev *ev, uint32_t events)
 			log_info("guest init ready (%.1f ms)", now_ms() - s->t0);
 			loop_del(&s->loop, &s->boot_ev);
 			close(s->boot_ev.fd);
+			vsock_exec_ready(s->exec);
 		} else if (m.type == MSG_EXIT && m.value >= 0 && m.value <= 255) {
 			s->status = m.value;
 			s->loop.done = true;
@@ -388,8 +363,9 @@ on_kill_after(struct ev *ev, uint32_t events)
 	struct session *s = ev->opaque;
 
 	(void)events;
-	log_warn("the command did not end %llu s after the signal; stopping the VM",
-		 (unsigned long long)s->cfg.kill_after_s);
+	log_warn("the command did not end %llu s after %s (--kill-after); stopping the VM",
+		 (unsigned long long)s->cfg.kill_after_s, s->kill_sig == SIGTERM ? "SIGTERM" : s->kill_sig == SIGINT ? "SIGINT" :
+		 s->kill_sig == SIGHUP ? "SIGHUP" : "SIGQUIT");
 	force_end(s, 128 + SIGKILL);
 }
 
@@ -397,10 +373,14 @@ static int arm_timer(struct ev *ev, uint64_t seconds);
 
 /*
  * SIGINT, SIGTERM, SIGHUP and SIGQUIT go to the command. A second SIGINT
- * or SIGTERM means the user really wants out, and --kill-after bounds how
- * long the command may take to obey: either way the VM is stopped.
- * SIGWINCH carries the new terminal size to the guest's pty.
+ * or SIGTERM means the user really wants out, and --kill-after (10 s by
+ * default, as docker stop waits) bounds how long the command may take to
+ * obey, so a supervisor's one SIGTERM ends capsa even when the guest
+ * cannot act on it: either way the VM is stopped. SIGWINCH carries the new
+ * terminal size to the guest's pty.
  */
+static void dump_state(struct session *s);
+
 static void
 on_signal(struct ev *ev, uint32_t events)
 {
@@ -411,6 +391,10 @@ on_signal(struct ev *ev, uint32_t events)
 	(void)events;
 	while (read(ev->fd, &si, sizeof(si)) == sizeof(si)) {
 		sig = (int)si.ssi_signo;
+		if (sig == SIGUSR1) {
+			dump_state(s);
+			continue;
+		}
 		if (sig == SIGWINCH) {
 			if (s->tty && term_size(&s->rows, &s->cols))
 				send_ctl(s, MSG_WINSIZE, (int32_t)(s->rows << 16 | s->cols));
@@ -421,8 +405,8 @@ on_signal(struct ev *ev, uint32_t events)
 			return;
 		}
 		send_ctl(s, MSG_SIGNAL, sig);
-		if (s->cfg.kill_after_s && !s->kill_armed) {
-			s->kill_armed = true;
+		if (s->cfg.kill_after_s && !s->kill_sig) {
+			s->kill_sig = sig;
 			arm_timer(&s->kill_ev, s->cfg.kill_after_s);
 		}
 	}
@@ -531,35 +515,29 @@ setup_tty(struct session *s)
 
 /* ---- the end ----------------------------------------------------------- */
 
+/* SIGUSR1: what each part waits for, to tell a lost interrupt from a dead guest. */
 static void
-report_net(struct session *s)
+dump_state(struct session *s)
 {
-	struct net_stats st;
-
-	if (!s->net)
-		return;
-	net_get_stats(s->net, &st);
-	log_info("eth0: received %llu frames (%llu bytes), dropped %llu; sent %llu (%llu bytes), "
-		 "dropped %llu malformed, %llu refused by the tap; %llu unusable receive buffers; "
-		 "kicks %llu rx, %llu tx; %llu interrupts",
-		 (unsigned long long)st.rx_frames, (unsigned long long)st.rx_bytes,
-		 (unsigned long long)st.rx_dropped, (unsigned long long)st.tx_frames,
-		 (unsigned long long)st.tx_bytes, (unsigned long long)st.tx_dropped,
-		 (unsigned long long)st.tx_errors, (unsigned long long)st.bad_buffers,
-		 (unsigned long long)st.kicks[0], (unsigned long long)st.kicks[1],
-		 (unsigned long long)st.interrupts);
+	log_state("%s, %.1f s since start, command status %s", s->ready ? "guest init ready" :
+		  "guest init not ready", (now_ms() - s->t0) / 1000, s->status < 0 ? "not reported" : "reported");
+	vm_dump(&s->vm, FIRST_IRQ, s->ndevs);
+	virtio_dump(&s->vm);
 }
 
 static int
 finish(struct session *s)
 {
-	char tail[SERIAL_TAIL], broken[128];
+	char tail[KLOG_TAIL], broken[128];
 	int why = atomic_load(&s->vm.end);
 
 	if (s->status < 0)
 		on_control(&s->ctl_ev, 0);	/* a status may be waiting unread */
 	vsock_flush(s->vsock, FLUSH_MS);
-	report_net(s);
+	if (s->net)
+		net_log_stats(s->net);
+	for (unsigned i = 0; i < s->vm.ncpus; i++)
+		log_info("vcpu%u: %llu exits", i, (unsigned long long)atomic_load(&s->vm.vcpus[i].exits));
 	if (s->status >= 0) {
 		log_info("command exited with status %d (%.1f ms)", s->status, now_ms() - s->t0);
 		return s->status;
@@ -573,9 +551,12 @@ finish(struct session *s)
 	else
 		log_warn("the guest stopped without reporting the command's exit status");
 	if (!s->cfg.verbose) {
-		serial_tail(&s->serial, tail, sizeof(tail));
+		klog_tail(&s->klog, tail, sizeof(tail));
 		if (tail[0])
 			fprintf(stderr, "capsa: last guest kernel messages (--verbose shows all):\n%s", tail);
+	} else if (!console_up(s->console)) {
+		log_warn("the guest kernel stopped before its console came up (without --verbose "
+			 "capsa shows its last message)");
 	}
 	return EXIT_CAPSA;
 }
@@ -587,11 +568,12 @@ main(int argc, char **argv)
 	char err[512];
 
 	s.t0 = now_ms();
-	ensure_stdio();
+	if (stdio_ensure() < 0)
+		die("cannot open /dev/null for a closed stdio fd: %s", strerror(errno));
 	if (options_parse(&s.cfg, argc, argv, err, sizeof(err)) < 0)
 		die("%s", err);
 	if (s.cfg.action == ACT_HELP) {
-		options_usage();
+		options_usage(s.cfg.exec);
 		return 0;
 	}
 	if (s.cfg.action == ACT_VERSION) {
@@ -599,6 +581,8 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_verbose = s.cfg.verbose;
+	if (s.cfg.exec)
+		return exec_main(&s.cfg);
 	if (s.cfg.action == ACT_CHECK)
 		return jail_check(&s.cfg.jail);
 	block_signals();

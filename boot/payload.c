@@ -20,6 +20,7 @@
 
 #include "payload.h"
 #include "../guest/proto.h"
+#include "../vmm/term.h"
 #include "../vmm/util.h"
 
 struct records {
@@ -190,7 +191,6 @@ payload_build(const struct capsa_config *cfg, bool tty, unsigned rows, unsigned 
 {
 	struct records r = { 0 };
 	char buf[64];
-	const char *term = getenv("TERM");
 	int e;
 
 	*err = 0;
@@ -198,7 +198,7 @@ payload_build(const struct capsa_config *cfg, bool tty, unsigned rows, unsigned 
 	record(&r, RUN_ENV, "HOME=/root");
 	record(&r, RUN_ENV, "HOSTNAME=" GUEST_HOSTNAME);
 	if (tty) {
-		snprintf(buf, sizeof(buf), "TERM=%s", term && *term && strlen(term) < 40 ? term : "xterm");
+		term_env(buf, sizeof(buf));
 		record(&r, RUN_ENV, buf);
 		snprintf(buf, sizeof(buf), "%ux%u", rows, cols);
 		record(&r, RUN_TTY, buf);
@@ -218,6 +218,8 @@ payload_build(const struct capsa_config *cfg, bool tty, unsigned rows, unsigned 
 		record(&r, RUN_NET_GW, cfg->gateway);
 	if (cfg->rootfs.path)
 		record(&r, RUN_ROOTFS, cfg->rootfs.ro ? "ro" : "rw");
+	if (cfg->control_path)
+		record(&r, RUN_EXEC, "1");
 	if (cfg->net_user)
 		record(&r, RUN_NET_USER, "1");
 	for (unsigned i = 0; i < cfg->npublish; i++) {

@@ -3,39 +3,37 @@
  * init.c - PID 1 inside the capsa guest.
  *
  * Mounts the basic filesystems, reads the run configuration capsa put in
- * the initramfs, puts copied files in place, connects the control and
- * stdio streams to the host over vsock, runs the command, reaps every
- * child, and reports the command's exit status. capsa ends the VM when the
- * status arrives; rebooting is only the fallback.
- *
- * Without a terminal the command's stdin, stdout and stderr are the vsock
- * streams themselves (no copy in the guest). With one, they are a pty and
- * init pumps bytes between its master and the streams.
+ * the initramfs, puts copied files in place, connects the
+ * control and stdio streams to the host over vsock, runs the command as a
+ * session (session.c: its stdio on pipes or a pty, relayed to the
+ * streams), reaps every child, and reports the command's exit status once
+ * its output is out. capsa ends the VM when the status arrives; rebooting
+ * is only the fallback.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <net/if.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <string.h>
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 #include <linux/vm_sockets.h>
 
+#include "exec.h"
 #include "init.h"
 #include "netuser.h"
 #include "proto.h"
 #include "rootfs.h"
+#include "session.h"
 
 #define MAX_ARGS 65536
 #define MAX_COPIES 256
@@ -53,9 +51,11 @@ struct run {
 	struct netuser_cfg netuser;	/* --net user, -p */
 	bool tty;
 	unsigned rows, cols;
+	bool exec;		/* --control: serve `capsa exec` (exec.c) */
 };
 
 static int ctrl_fd = -1, err_fd = 2;
+static pid_t exec_server;
 static bool root_rw;
 
 /* One line on the command's stderr (or the console before it exists). */
@@ -87,6 +87,8 @@ finish(int status)
 {
 	struct pollfd p = { .fd = ctrl_fd, .events = POLLIN };
 
+	/* Running execs' clients hear that the sandbox ends, before it does. */
+	exec_stop(exec_server);
 	/* Disk writes are on the host before capsa hears the status and ends the VM. */
 	rootfs_leave(root_rw);
 	sync();
@@ -160,6 +162,8 @@ add_record(struct run *r, int tag, const char *v)
 		r->tty = sscanf(v, "%ux%u", &r->rows, &r->cols) == 2;
 	else if (tag == RUN_ROOTFS)
 		r->rootfs = v;
+	else if (tag == RUN_EXEC)
+		r->exec = true;
 	else if (tag == RUN_NET_USER)
 		r->netuser.net = true;
 	else if (tag == RUN_PUBLISH && r->netuser.npublish < NU_MAX_PUBLISH)
@@ -258,180 +262,96 @@ connect_host(unsigned port)
 	return s;
 }
 
-/*
- * The child: its own session, stdio on the streams (or the pty), the
- * configured environment and directory, then exec. On failure the errno
- * goes back to init through @report (close-on-exec, so a successful exec
- * closes it).
- */
-static void __attribute__((noreturn))
-run_child(struct run *r, const int fds[3], const char *slave, int report)
-{
-	int e;
-
-	setsid();
-	for (int i = 0; i < NSIG; i++)
-		signal(i, SIG_DFL);
-	sigprocmask(SIG_SETMASK, &(sigset_t){ 0 }, NULL);
-	if (slave ? tty_attach(slave) < 0 :
-	    dup2(fds[0], 0) < 0 || dup2(fds[1], 1) < 0 || dup2(fds[2], 2) < 0)
-		_exit(125);
-	if (r->cwd && chdir(r->cwd) < 0) {
-		e = -errno;
-		(void)!write(report, &e, sizeof(e));
-		_exit(125);
-	}
-	r->envp[r->nenv] = NULL;
-	environ = r->envp;
-	execvp(r->argv[0], r->argv);
-	e = errno;
-	(void)!write(report, &e, sizeof(e));
-	_exit(127);
-}
-
-/* What exec said: 0 when it succeeded, else the status to report. */
-static int
-exec_result(int report, const struct run *r)
-{
-	int e = 0;
-
-	if (read(report, &e, sizeof(e)) != sizeof(e))
-		return 0;
-	if (e < 0) {
-		say("capsa: -w %s: %s\n", r->cwd, strerror(-e));
-		return 125;
-	}
-	if (e == ENOENT) {
-		say("capsa: %s: command not found\n", r->argv[0]);
-		return 127;
-	}
-	say("capsa: %s: %s\n", r->argv[0], strerror(e));
-	return 126;
-}
-
-struct session {
-	pid_t child;
-	int sfd;		/* signalfd for SIGCHLD */
-	int master;		/* pty master, or -1 */
-	struct pump to_tty, from_tty;
-};
-
 static void
 on_control(struct session *s)
 {
 	struct capsa_msg m;
 	ssize_t n = read(ctrl_fd, &m, sizeof(m));
-	pid_t fg;
 
 	if (n == 0)
 		finish(125);	/* capsa is gone */
 	if (n != sizeof(m))
 		return;
-	if (m.type == MSG_WINSIZE && s->master >= 0)
-		tty_resize(s->master, (uint32_t)m.value);
-	if (m.type != MSG_SIGNAL || m.value <= 0 || m.value >= NSIG)
-		return;
-	/* On a terminal the signal is for the foreground job, as from the keyboard. */
-	fg = s->master >= 0 ? tcgetpgrp(s->master) : -1;
-	kill(fg > 0 ? -fg : -s->child, m.value);
+	if (m.type == MSG_WINSIZE)
+		session_resize(s, (uint32_t)m.value);
+	if (m.type == MSG_SIGNAL && m.value > 0 && m.value < NSIG)
+		session_signal(s, m.value);
 }
 
+/* SIGCHLD as a readable fd; blocked before the first fork, so none is lost. */
 static int
-reap(pid_t child, bool *done)
+child_events(void)
 {
-	int status;
-	pid_t pid;
-
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-		if (pid == child) {
-			*done = true;
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-		}
-	return 0;
-}
-
-/* Reap every child (init inherits orphans) and pump the pty, if any. */
-static int
-wait_command(struct session *s)
-{
-	struct pollfd p[6] = { { .fd = s->sfd, .events = POLLIN },
-			       { .fd = ctrl_fd, .events = POLLIN } };
-	bool done = false;
-	int status = reap(s->child, &done);
-
-	while (!done) {
-		struct signalfd_siginfo si;
-
-		if (s->master >= 0) {
-			pump_events(&s->to_tty, &p[2], &p[3]);
-			pump_events(&s->from_tty, &p[4], &p[5]);
-		}
-		if (poll(p, s->master >= 0 ? 6 : 2, -1) < 0)
-			continue;
-		if (p[0].revents)
-			(void)!read(s->sfd, &si, sizeof(si));
-		if (p[1].revents)
-			on_control(s);
-		if (s->master >= 0) {
-			pump_io(&s->to_tty, p[2].revents, p[3].revents);
-			if (!pump_io(&s->from_tty, p[4].revents, p[5].revents))
-				s->from_tty.in_eof = true;	/* capsa's stdout is gone */
-		}
-		status = reap(s->child, &done);
-	}
-	if (s->master >= 0)
-		pump_drain(&s->from_tty);
-	return status;
-}
-
-static void
-start_pumps(struct session *s, const int fds[3])
-{
-	s->to_tty = (struct pump){ .in = fds[0], .out = s->master, .eof_byte = 4 };
-	s->from_tty = (struct pump){ .in = s->master, .out = fds[1] };
-	fcntl(fds[0], F_SETFL, O_NONBLOCK);
-	fcntl(fds[1], F_SETFL, O_NONBLOCK);
-}
-
-static pid_t
-spawn(struct run *r, struct session *s, const int fds[3])
-{
-	char slave[32];
-	int report[2], status;
 	sigset_t chld;
-	pid_t child;
 
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, NULL);
-	s->sfd = signalfd(-1, &chld, SFD_CLOEXEC);
-	s->master = r->tty ? tty_open(r->rows, r->cols, slave) : -1;
-	if (pipe2(report, O_CLOEXEC) < 0 || s->sfd < 0 || (r->tty && s->master < 0) ||
-	    (child = fork()) < 0) {
-		say("capsa-init: cannot start the command: %s\n", strerror(errno));
-		finish(125);
+	return signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+/*
+ * Relay the command's stdio and reap every child (init inherits orphans)
+ * until the command ends; then its output goes out, then its status.
+ */
+static int
+wait_command(struct session *s, int sfd)
+{
+	struct pollfd p[2 + SESSION_NFDS] = { { .fd = sfd, .events = POLLIN },
+					      { .fd = ctrl_fd, .events = POLLIN } };
+	struct signalfd_siginfo si;
+	int wstatus;
+	pid_t pid;
+
+	for (;;) {
+		while ((pid = waitpid(-1, &wstatus, WNOHANG)) > 0)
+			session_reaped(s, pid, wstatus);
+		if (!s->pid)
+			break;
+		session_events(s, &p[2]);
+		if (poll(p, sizeof(p) / sizeof(p[0]), -1) < 0)
+			continue;
+		while (p[0].revents && read(sfd, &si, sizeof(si)) > 0)
+			;
+		if (p[1].revents)
+			on_control(s);
+		session_io(s, &p[2]);
 	}
-	if (child == 0)
-		run_child(r, fds, r->tty ? slave : NULL, report[1]);
-	close(report[1]);
-	status = exec_result(report[0], r);
-	close(report[0]);
+	session_flush(s);
+	return s->status;
+}
+
+/* The run's command as a session; exits with its status if it cannot start. */
+static void
+start_command(struct run *r, struct session *s, const int streams[3])
+{
+	struct session_cmd cmd = {
+		.argv = r->argv, .envp = r->envp, .cwd = r->cwd,
+		.tty = r->tty, .rows = r->rows, .cols = r->cols,
+	};
+	char why[512];
+	int status;
+
+	r->argv[r->nargs] = NULL;
+	r->envp[r->nenv] = NULL;
+	status = session_start(s, &cmd, streams, why, sizeof(why));
 	if (status) {
-		waitpid(child, NULL, 0);
+		say("capsa: %s\n", why);
 		finish(status);
 	}
-	return child;
+	err_fd = 2;	/* the session owns the streams now */
 }
 
 int
 main(void)
 {
 	static struct run r;
-	struct session s = { 0 };
+	static struct session s;
 	char staging[64];
-	int fds[3], staging_fd;
+	int fds[3], staging_fd, sfd, exec_fd = -1;
 
 	umask(0);
+	signal(SIGPIPE, SIG_IGN);	/* a relay's reader gone is an error return */
 	mount_basics();
 	if (load_run(&r) < 0) {
 		say("capsa-init: no run configuration\n");
@@ -444,6 +364,10 @@ main(void)
 	fds[0] = connect_host(PORT_STDIN);
 	fds[1] = connect_host(PORT_STDOUT);
 	fds[2] = err_fd = connect_host(PORT_STDERR);
+	if (r.exec && (exec_fd = exec_listen()) < 0) {
+		say("capsa-init: cannot listen for capsa exec: %s\n", strerror(errno));
+		finish(125);
+	}
 	send_msg(MSG_READY, 0);
 	staging_fd = r.ncopies ? open(RUN_COPY_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
 	snprintf(staging, sizeof(staging), "/proc/self/fd/%d", staging_fd);
@@ -463,15 +387,14 @@ main(void)
 	if (staging_fd >= 0)
 		close(staging_fd);
 	umask(022);
+	/* Execs see what the main command sees: the root, the copies, the network. */
+	if (exec_fd >= 0)
+		exec_server = exec_serve(exec_fd);
 
-	s.child = spawn(&r, &s, fds);
-	if (s.master >= 0) {
-		start_pumps(&s, fds);
-	} else {
-		close(fds[0]);
-		close(fds[1]);
+	if ((sfd = child_events()) < 0) {
+		say("capsa-init: signalfd: %s\n", strerror(errno));
+		finish(125);
 	}
-	close(fds[2]);
-	err_fd = 2;
-	finish(wait_command(&s));
+	start_command(&r, &s, fds);
+	finish(wait_command(&s, sfd));
 }

@@ -10,21 +10,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Bytes moving from one fd to another through a small buffer. */
+/*
+ * Bytes moving from one fd to another through a bounded buffer (relay.c).
+ * 64 KiB: a pipe's default capacity, read at once into one vsock packet.
+ */
 struct pump {
-	int in, out;
+	int in, out;		/* -1 once closed */
+	int keep;		/* the pty master: used, never closed; or -1 */
 	bool in_eof;
 	char eof_byte;		/* sent on once input ends (^D for a pty), or 0 */
 	size_t len, off;
-	char buf[16384];
+	char buf[65536];
 };
+
+void pump_init(struct pump *p, int in, int out, int keep, char eof_byte);
+void pump_events(const struct pump *p, struct pollfd *in, struct pollfd *out);
+void pump_io(struct pump *p, bool can_in);
+void pump_drain(struct pump *p);
+void pump_close(struct pump *p);
 
 int tty_open(unsigned rows, unsigned cols, char *slave);
 int tty_attach(const char *slave);
 void tty_resize(int master, uint32_t rows_cols);
-void pump_events(const struct pump *p, struct pollfd *in, struct pollfd *out);
-bool pump_io(struct pump *p, bool can_in, bool can_out);
-void pump_drain(struct pump *p);
 
 int copy_tree(const char *src, const char *dst);
 

@@ -9,7 +9,10 @@
  *
  * The init then connects vsock streams to the host (CID 2) on the fixed
  * ports below. The command's stdin, stdout and stderr are three of them;
- * the control stream carries struct capsa_msg records both ways.
+ * the control stream carries struct capsa_msg records both ways. With
+ * RUN_EXEC the init also listens on PORT_EXEC before it reports MSG_READY,
+ * and serves each connection capsa makes there as one `capsa exec`
+ * (guest/exec.c; the protocol is exec_wire.h's).
  */
 #ifndef CAPSA_PROTO_H
 #define CAPSA_PROTO_H
@@ -30,6 +33,7 @@ enum run_tag {
 	RUN_NET_IP = 'i',	/* "ADDR/PREFIX": its IPv4 address */
 	RUN_NET_GW = 'g',	/* "ADDR": the default gateway */
 	RUN_ROOTFS = 'r',	/* "ro" or "rw": the root is on /dev/vda, see rootfs.c */
+	RUN_EXEC = 'x',		/* "1": serve `capsa exec` on PORT_EXEC (--control) */
 	RUN_NET_USER = 'u',	/* "1": --net user, see netuser.c */
 	RUN_PUBLISH = 'p',	/* "GUESTPORT": -p, once for each guest port */
 };
@@ -43,6 +47,7 @@ enum capsa_port {
 	PORT_STDIN,
 	PORT_STDOUT,
 	PORT_STDERR,
+	PORT_EXEC,		/* the guest listens: one connection per `capsa exec` */
 	PORT_NET,		/* --net user: one stream per connection (net/wire.h) */
 };
 /* -p: the guest's helper listens on this plus GUESTPORT for each published port. */

@@ -50,6 +50,7 @@ static const unsigned long vmm_ioctls[] = {
 	TCGETS, TCSETS, TCSETSW, TCSETSF,	/* the host terminal: raw mode, restore */
 	TIOCGWINSZ, TIOCSWINSZ,			/* window size; musl's stdout asks too */
 	TUNSETOFFLOAD,				/* virtio-net: offloads change at run time */
+	KVM_GET_IRQCHIP,			/* the IOAPIC's pins in the state dump */
 };
 
 static const unsigned long fcntl_cmds[] = { F_GETFL, F_SETFL, F_GETFD, F_SETFD };

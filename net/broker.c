@@ -6,10 +6,11 @@
  * Theory of Operation
  * ===================
  *
- * capsa forks the broker before it builds the VM, so the broker holds
- * nothing of the VM: it keeps only its end of a SOCK_SEQPACKET pair to
- * the VMM, stderr, and the --net-log file. It has one job per message
- * (msg.h), each message checked on receipt, and answers with an fd:
+ * capsa forks the broker before the jail (vmm/broker.c), and the broker
+ * closes everything of the VM it inherited: it keeps only its end of a
+ * SOCK_SEQPACKET pair to the VMM, stderr, and the --net-log file. It has
+ * one job per message (msg.h), each message checked on receipt, and
+ * answers with an fd:
  *
  *   BM_UNIX_OPEN  connect the unix socket --vsock PATH_<port>;
  *   BM_NET_OPEN   make a socketpair for a guest's network stream: one end
@@ -26,8 +27,9 @@
  * resolves names and connects, for the user who ran capsa).
  *
  * When the VMM is gone, however it ended (even by SIGKILL: the pair
- * reaches EOF), the broker removes --vsock PATH if it is still the socket
- * capsa created, and exits; its flows end with it.
+ * reaches EOF), the broker removes the sockets capsa created (--vsock
+ * PATH, --control PATH) if each is still that socket, logs the
+ * connections still open, and exits; its flows end with it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -173,7 +175,8 @@ on_ctl(struct ev *ev, uint32_t events)
 			continue;
 		}
 		if (m.type == BM_UNIX_OPEN)
-			answer(b, m.id, b->path[0] ? connect_unix(b->path, m.u.unix_open.port) : -EPERM);
+			answer(b, m.id, b->cfg->bridge[0] ? connect_unix(b->cfg->bridge, m.u.unix_open.port) :
+						      -ECONNREFUSED);
 		else
 			answer(b, m.id, net_open(b));
 	}
@@ -233,13 +236,29 @@ broker_setup(struct broker *b, const struct broker_config *cfg)
 	return 0;
 }
 
-static void __attribute__((noreturn))
-broker_main(int ctl, const struct broker_config *cfg, dev_t dev, ino_t ino)
+/* Remove each socket capsa created that is still that socket. */
+static void
+remove_owned(const struct broker_config *cfg)
+{
+	struct stat st;
+
+	for (unsigned i = 0; i < cfg->nowned; i++)
+		if (lstat(cfg->owned[i].path, &st) == 0 && st.st_dev == cfg->owned[i].dev &&
+		    st.st_ino == cfg->owned[i].ino)
+			unlink(cfg->owned[i].path);
+}
+
+/**
+ * broker_main() - the broker process, forked by broker_start() (vmm/broker.c).
+ * @ctl: its end of the channel to the VMM.
+ * @cfg: what it owns and serves.
+ */
+void __attribute__((noreturn))
+broker_main(int ctl, const struct broker_config *cfg)
 {
 	static const int ignored[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGWINCH };
 	static struct broker b;
 	int keep[] = { 2, ctl, cfg->log_fd };
-	struct stat st;
 	sigset_t none;
 
 	sigemptyset(&none);
@@ -255,10 +274,8 @@ broker_main(int ctl, const struct broker_config *cfg, dev_t dev, ino_t ino)
 			keep[k - 1] = t;
 		}
 	close_others(keep, ARRAY_SIZE(keep));
-	b = (struct broker){ .ctl = ctl, .policy = cfg->policy, .log_fd = cfg->log_fd,
-			     .verbose = cfg->verbose, .dev = dev, .ino = ino };
-	if (cfg->vsock_path)
-		snprintf(b.path, sizeof(b.path), "%s", cfg->vsock_path);
+	b = (struct broker){ .ctl = ctl, .cfg = cfg, .policy = cfg->policy, .log_fd = cfg->log_fd,
+			     .verbose = cfg->verbose };
 	if (broker_setup(&b, cfg) == 0)
 		loop_run(&b.loop);
 	/* Connections still open end with capsa: their lines, with the bytes. */
@@ -267,42 +284,6 @@ broker_main(int ctl, const struct broker_config *cfg, dev_t dev, ino_t ino)
 			f->err = ECONNABORTED;
 			audit_flow(&b, f, "allow");
 		}
-	/* The VMM is gone: remove PATH, but only if it is still our socket. */
-	if (b.path[0] && lstat(b.path, &st) == 0 && st.st_dev == dev && st.st_ino == ino)
-		unlink(b.path);
+	remove_owned(cfg);
 	_exit(0);
-}
-
-/**
- * broker_start() - fork the broker.
- * @cfg: what it serves; the vsock PATH must exist already (capsa bound it).
- * @ctl: the VMM's end of the channel.
- * @pid: the broker's pid.
- *
- * Return: 0 or -errno.
- */
-int
-broker_start(const struct broker_config *cfg, int *ctl, pid_t *pid)
-{
-	struct stat st = { 0 };
-	int sv[2];
-
-	if (cfg->vsock_path && lstat(cfg->vsock_path, &st) < 0)
-		return -errno;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return -errno;
-	*pid = fork();
-	if (*pid < 0) {
-		close(sv[0]);
-		close(sv[1]);
-		return -errno;
-	}
-	if (*pid == 0) {
-		close(sv[0]);
-		broker_main(sv[1], cfg, st.st_dev, st.st_ino);
-	}
-	close(sv[1]);
-	fcntl(sv[0], F_SETFL, O_NONBLOCK);
-	*ctl = sv[0];
-	return 0;
 }

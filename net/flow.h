@@ -77,6 +77,7 @@ struct flow {
 };
 
 struct resolver;
+struct broker_config;
 
 struct broker {
 	struct loop loop;
@@ -85,9 +86,7 @@ struct broker {
 	struct net_policy *policy;	/* NULL without --net user */
 	int log_fd;			/* --net-log, or -1 */
 	bool verbose;
-	char path[108];			/* --vsock PATH, or "" */
-	dev_t dev;
-	ino_t ino;
+	const struct broker_config *cfg;	/* the owned paths, the bridge */
 	struct flow *flows;
 	unsigned nflows, max_flows;
 	uint64_t next_id;

@@ -438,6 +438,16 @@ blk_reset(struct virtio_dev *vdev)
 		pthread_cond_wait(&d->idle, &vdev->lock);
 }
 
+static void
+blk_dump(struct virtio_dev *vdev)
+{
+	struct blk_dev *d = (struct blk_dev *)vdev;
+
+	log_state("virtio-blk@%#llx: %u requests in flight on %s workers, generation %u",
+		  (unsigned long long)vdev->base, d->inflight, d->started ? "started" : "no",
+		  d->gen);
+}
+
 static const void *
 blk_config(struct virtio_dev *vdev, uint32_t *len)
 {
@@ -447,13 +457,6 @@ blk_config(struct virtio_dev *vdev, uint32_t *len)
 	return &d->config;
 }
 
-static void
-blk_notify(struct virtio_dev *vdev, unsigned q)
-{
-	(void)vdev;
-	(void)q;
-}
-
 static const struct virtio_ops blk_ops = {
 	.name = "blk",
 	.device_id = VIRTIO_ID_BLOCK,
@@ -461,8 +464,8 @@ static const struct virtio_ops blk_ops = {
 		    1ULL << VIRTIO_BLK_F_FLUSH,
 	.nqueues = 1,
 	.config = blk_config,
-	.notify = blk_notify,
 	.reset = blk_reset,
+	.dump = blk_dump,
 };
 
 /* What this disk offers on top of blk_ops.features, and its config space. */

@@ -60,6 +60,7 @@ virtio_interrupt(struct virtio_dev *dev, uint32_t why)
 	uint64_t one = 1;
 
 	atomic_fetch_or(&dev->isr, why);
+	atomic_fetch_add_explicit(&dev->irqs, 1, memory_order_relaxed);
 	(void)!write(dev->irq_fd, &one, sizeof(one));
 }
 
@@ -175,6 +176,11 @@ reg_write(struct virtio_dev *dev, uint64_t reg, uint32_t v)
 			set_addr(&dev->driver_features, v, dev->drv_feat_sel == 1);
 		break;
 	case REG_QUEUE_SEL:		dev->queue_sel = v; break;
+	case REG_QUEUE_NOTIFY:
+		/* Only devices that serve kicks inline see this: see wire_eventfds(). */
+		if (dev->ops->notify && v < dev->ops->nqueues && virtio_live(dev) && dev->vq[v].ready)
+			dev->ops->notify(dev, v);
+		break;
 	case REG_INT_ACK:		atomic_fetch_and(&dev->isr, ~v); break;
 	case REG_STATUS:		set_status(dev, v); break;
 	default:			queue_write(dev, reg, v); break;
@@ -252,7 +258,7 @@ wire_eventfds(struct virtio_dev *dev)
 	irqfd.fd = (uint32_t)dev->irq_fd;
 	if (ioctl(dev->vm->fd, KVM_IRQFD, &irqfd) < 0)
 		return -errno;
-	for (unsigned i = 0; i < dev->ops->nqueues; i++) {
+	for (unsigned i = 0; i < dev->ops->nqueues && !dev->ops->notify; i++) {
 		struct kvm_ioeventfd io = {
 			.addr = dev->base + REG_QUEUE_NOTIFY, .len = 4, .datamatch = i,
 			.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
@@ -319,5 +325,66 @@ virtio_broken(const struct vm *vm, char *buf, size_t len)
 		if (vm->mmio.r[i].fn != mmio_access || !dev->warned || n >= len)
 			continue;
 		n += (size_t)snprintf(buf + n, len - n, "%svirtio-%s", n ? ", " : "", dev->ops->name);
+	}
+}
+
+/*
+ * One queue as both sides left it: chains the driver made available
+ * (avail) against those taken (seen), chains returned (used) against
+ * the index the driver can see (published), and the flags or event
+ * indexes that decide kicks and interrupts.
+ */
+static void
+dump_queue(const struct virtio_dev *dev, unsigned i)
+{
+	const struct virtq *q = &dev->vq[i];
+	uint16_t avail_flags, avail, published, used_flags;
+
+	if (!q->ready) {
+		log_state("virtio-%s@%#llx q%u: not ready", dev->ops->name,
+			  (unsigned long long)dev->base, i);
+		return;
+	}
+	avail_flags = __atomic_load_n(&q->avail[0], __ATOMIC_RELAXED);
+	avail = __atomic_load_n(&q->avail[1], __ATOMIC_ACQUIRE);
+	used_flags = __atomic_load_n(&q->used[0], __ATOMIC_RELAXED);
+	published = __atomic_load_n(&q->used[1], __ATOMIC_RELAXED);
+	log_state("virtio-%s@%#llx q%u: size %u, avail %u (flags %#x), seen %u, used %u, "
+		  "published %u (flags %#x)%s", dev->ops->name, (unsigned long long)dev->base, i,
+		  q->size, avail, avail_flags, q->last_avail, q->used_idx, published, used_flags,
+		  q->event_idx ? ", event idx" : "");
+	if (q->event_idx)
+		log_state("virtio-%s@%#llx q%u: used_event %u, avail_event %u",
+			  dev->ops->name, (unsigned long long)dev->base, i,
+			  __atomic_load_n(&q->avail[2 + q->size], __ATOMIC_RELAXED),
+			  __atomic_load_n(&q->used[2 + 4 * q->size], __ATOMIC_RELAXED));
+}
+
+/**
+ * virtio_dump() - log_state() what every virtio device and queue holds.
+ * @vm: the VM.
+ *
+ * For SIGUSR1 on a run that seems stuck: it tells a request capsa never
+ * completed (seen but not used), an interrupt the guest never took (isr
+ * still set) and a guest that stopped asking (avail not moving) apart.
+ */
+void
+virtio_dump(const struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->mmio.n; i++) {
+		struct virtio_dev *dev = vm->mmio.r[i].opaque;
+
+		if (vm->mmio.r[i].fn != mmio_access)
+			continue;
+		pthread_mutex_lock(&dev->lock);
+		log_state("virtio-%s@%#llx: status %#x, isr %#x, %llu interrupts sent%s",
+			  dev->ops->name, (unsigned long long)dev->base, dev->status,
+			  atomic_load(&dev->isr), (unsigned long long)atomic_load(&dev->irqs),
+			  dev->warned ? ", broken by the driver" : "");
+		for (unsigned q = 0; q < dev->ops->nqueues; q++)
+			dump_queue(dev, q);
+		if (dev->ops->dump)
+			dev->ops->dump(dev);
+		pthread_mutex_unlock(&dev->lock);
 	}
 }

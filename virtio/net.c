@@ -452,13 +452,6 @@ net_config(struct virtio_dev *vdev, uint32_t *len)
 	return &d->config;
 }
 
-static void
-net_notify(struct virtio_dev *vdev, unsigned q)
-{
-	(void)vdev;
-	(void)q;
-}
-
 /*
  * The driver reset the device (on a vCPU thread, lock held): the rings are
  * gone, and with them any frame half copied or waiting. Only plain state
@@ -483,7 +476,6 @@ static const struct virtio_ops net_ops = {
 	.features = NET_FEATURES,
 	.nqueues = 2,
 	.config = net_config,
-	.notify = net_notify,
 	.reset = net_reset,
 };
 
@@ -494,7 +486,6 @@ static const struct virtio_ops net_offload_ops = {
 	.features = NET_FEATURES | NET_OFFLOADS,
 	.nqueues = 2,
 	.config = net_config,
-	.notify = net_notify,
 	.reset = net_reset,
 };
 
@@ -547,4 +538,24 @@ net_get_stats(struct net_dev *d, struct net_stats *st)
 	pthread_mutex_lock(&d->vdev.lock);
 	*st = d->st;
 	pthread_mutex_unlock(&d->vdev.lock);
+}
+
+/**
+ * net_log_stats() - what the device moved and refused, for --verbose.
+ */
+void
+net_log_stats(struct net_dev *d)
+{
+	struct net_stats st;
+
+	net_get_stats(d, &st);
+	log_info("eth0: received %llu frames (%llu bytes), dropped %llu; sent %llu (%llu bytes), "
+		 "dropped %llu malformed, %llu refused by the tap; %llu unusable receive buffers; "
+		 "kicks %llu rx, %llu tx; %llu interrupts",
+		 (unsigned long long)st.rx_frames, (unsigned long long)st.rx_bytes,
+		 (unsigned long long)st.rx_dropped, (unsigned long long)st.tx_frames,
+		 (unsigned long long)st.tx_bytes, (unsigned long long)st.tx_dropped,
+		 (unsigned long long)st.tx_errors, (unsigned long long)st.bad_buffers,
+		 (unsigned long long)st.kicks[0], (unsigned long long)st.kicks[1],
+		 (unsigned long long)st.interrupts);
 }

@@ -43,6 +43,7 @@ struct net_stats {
 struct net_dev *net_create(struct vm *vm, struct loop *loop, uint64_t base, unsigned irq,
 			   int tap_fd, bool offload, const uint8_t mac[6]);
 void net_get_stats(struct net_dev *d, struct net_stats *st);
+void net_log_stats(struct net_dev *d);
 void net_random_mac(uint8_t mac[6]);
 int net_tx_check(struct virtio_net_hdr_v1 *h, uint64_t frame_len, uint64_t features);
 int net_rx_check(struct virtio_net_hdr_v1 *h, uint64_t frame_len, uint64_t features);

@@ -74,9 +74,15 @@ struct virtio_dev;
  *              (VIRTIO_F_VERSION_1 is added).
  * @nqueues:    number of virtqueues.
  * @config:     bytes of the device configuration space.
- * @notify:     the driver kicked queue @q; runs on the event loop thread
- *              with the device lock held.
+ * @notify:     optional: the driver kicked queue @q, served on the vCPU
+ *              thread that wrote QueueNotify, with the device lock held,
+ *              instead of through an ioeventfd. Only for a device whose
+ *              work is a short copy and whose driver spins until it is done
+ *              (a console), where the round trip to another thread costs
+ *              more than the work.
  * @reset:      the driver reset the device; drop in-flight state.
+ * @dump:       optional: log_state() lines on the device's own state (the
+ *              requests it holds), with the device lock held.
  */
 struct virtio_ops {
 	const char *name;
@@ -86,6 +92,7 @@ struct virtio_ops {
 	const void *(*config)(struct virtio_dev *dev, uint32_t *len);
 	void (*notify)(struct virtio_dev *dev, unsigned q);
 	void (*reset)(struct virtio_dev *dev);
+	void (*dump)(struct virtio_dev *dev);
 };
 
 struct virtio_dev {
@@ -102,6 +109,7 @@ struct virtio_dev {
 					   device adds before the guest runs */
 	uint64_t driver_features;
 	_Atomic uint32_t isr;
+	_Atomic uint64_t irqs;		/* interrupts sent, for the state dump */
 	uint32_t config_gen;
 	bool warned;			/* the driver broke the device (said once) */
 	struct virtq vq[VIRTIO_MAX_QUEUES];
@@ -113,6 +121,7 @@ void virtio_interrupt(struct virtio_dev *dev, uint32_t why);
 void virtio_fail(struct virtio_dev *dev, const char *why);
 bool virtio_live(const struct virtio_dev *dev);
 void virtio_broken(const struct vm *vm, char *buf, size_t len);
+void virtio_dump(const struct vm *vm);
 
 int vq_enable(struct virtq *q, const struct guest_mem *m);
 int vq_pop(struct virtq *q, const struct guest_mem *m, struct vq_chain *c);

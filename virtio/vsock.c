@@ -30,7 +30,6 @@
 #include "vsock.h"
 #include "vsock_int.h"
 #include "../guest/proto.h"
-#include "../net/msg.h"
 #include "../vmm/loop.h"
 #include "../vmm/util.h"
 
@@ -38,28 +37,42 @@ static void flush_rx(struct vsock_dev *d);
 
 /* ---- packets from the guest -------------------------------------------- */
 
+/* The service that owns host port @port, if any. */
+static struct vsock_service *
+find_service(struct vsock_dev *d, uint32_t port)
+{
+	for (struct vsock_service *s = d->services; s; s = s->next)
+		if (s->accept && port >= s->port_lo && port <= s->port_hi)
+			return s;
+	return NULL;
+}
+
+/*
+ * The guest connects to a host port: one of capsa's stdio ports (each
+ * taken once), or a port a service owns. Anything else, or a full
+ * connection table, is refused with a RST.
+ */
 static void
 on_request(struct vsock_dev *d, const struct virtio_vsock_hdr *h)
 {
+	struct vsock_service *s = NULL;
 	struct vsock_port *p = NULL;
 	struct conn *c = NULL;
 
 	for (unsigned i = 0; i < d->nports; i++)
 		if (d->ports[i].port == h->dst_port && !d->ports[i].taken)
 			p = &d->ports[i];
-	/* The broker's streams: --net user's port, and --vsock PATH_<port>. */
 	if (p)
 		c = conn_new(d, h->dst_port, h->src_port, p->in_fd, p->out_fd);
-	else if (h->dst_port == PORT_NET && broker_serves_net(d))
-		c = broker_request(d, BM_NET_OPEN, h->dst_port, h->src_port);
-	else if (d->bridge && (h->dst_port & ~0xfU) != CAPSA_PORT_BASE)
-		c = broker_request(d, BM_UNIX_OPEN, h->dst_port, h->src_port);
+	else if ((s = find_service(d, h->dst_port)))
+		c = s->accept(s, h->dst_port, h->src_port);
 	if (!c) {
 		queue_rst(d, h->dst_port, h->src_port);
 		return;
 	}
 	if (p)
 		p->taken = true;
+	c->svc = s;
 	c->peer_buf_alloc = h->buf_alloc;
 	c->peer_fwd_cnt = h->fwd_cnt;
 	if (!c->pending)
@@ -116,8 +129,8 @@ on_packet(struct vsock_dev *d, const struct virtio_vsock_hdr *h,
 			break;
 		}
 		c->connecting = false;
-		if (c->opened)
-			c->opened(c);
+		if (c->svc && c->svc->opened)
+			c->svc->opened(c);
 		conn_update_poll(c);
 		break;
 	default:			/* REQUEST on a known connection */
@@ -363,13 +376,6 @@ kick(struct ev *ev, uint32_t events)
 	vsock_unlock(d);
 }
 
-static void
-vsock_notify(struct virtio_dev *vdev, unsigned q)
-{
-	(void)vdev;
-	(void)q;
-}
-
 /*
  * The driver reset the device: every connection is gone (5.10.6.6). This
  * runs on a vCPU thread, but connections belong to the loop thread (their
@@ -411,6 +417,24 @@ vsock_unlock(struct vsock_dev *d)
 	pthread_mutex_unlock(&d->vdev.lock);
 }
 
+/* The connections, as far as a stall is concerned: who owes whom bytes or credit. */
+static void
+vsock_dump(struct virtio_dev *vdev)
+{
+	struct vsock_dev *d = (struct vsock_dev *)vdev;
+
+	log_state("virtio-vsock: %u connections, %u resets queued%s%s", d->nconns, d->n_rst,
+		  d->sendq ? ", packets waiting for receive buffers" : "",
+		  d->reset_pending ? ", reset pending" : "");
+	for (unsigned h = 0; h < HASH_SIZE; h++)
+		for (const struct conn *c = d->hash[h]; c; c = c->hnext)
+			log_state("virtio-vsock: host port %#x guest port %u: owes %#x, "
+				  "sent %u of credit %u, %u bytes buffered for the host%s%s",
+				  c->host_port, c->guest_port, c->owe, c->tx_cnt - c->peer_fwd_cnt,
+				  c->peer_buf_alloc, c->buf_len, c->in_eof ? ", host EOF" : "",
+				  c->peer_shut ? ", guest shut down" : "");
+}
+
 static const void *
 vsock_config(struct virtio_dev *vdev, uint32_t *len)
 {
@@ -426,8 +450,8 @@ static const struct virtio_ops vsock_ops = {
 	.features = 0,
 	.nqueues = 3,
 	.config = vsock_config,
-	.notify = vsock_notify,
 	.reset = vsock_reset,
+	.dump = vsock_dump,
 };
 
 /**

@@ -292,7 +292,7 @@ conn_new(struct vsock_dev *d, uint32_t host_port, uint32_t guest_port,
 }
 
 /**
- * conn_close() - forget a connection; a bridge socket is closed with it.
+ * conn_close() - forget a connection; a service's socket is closed with it.
  */
 void
 conn_close(struct conn *c)
@@ -311,7 +311,8 @@ conn_close(struct conn *c)
 	free(c->buf);
 	if (c->owns_fd) {
 		close(c->in_fd);
-		vsock_fd_closed(d);
+		if (c->svc && c->svc->closed)
+			c->svc->closed(c->svc);
 	}
 	c->closed = true;
 	d->nconns--;
@@ -373,68 +374,6 @@ recv_data(struct conn *c, const struct vq_chain *ch, uint32_t len)
 }
 
 /**
- * conn_attach() - give a pending connection its host socket @fd (both
- * ways), closed with the connection.
- */
-void
-conn_attach(struct conn *c, int fd)
-{
-	c->in_fd = c->out_fd = fd;
-	c->in_polled = c->out_polled = watch(c, &c->in_ev, fd, &c->in_always);
-	c->out_always = c->in_always;
-	c->in_ready = c->in_always;
-	c->owns_fd = true;
-}
-
-static bool
-port_free(struct vsock_dev *d, uint32_t port)
-{
-	for (unsigned h = 0; h < ARRAY_SIZE(d->hash); h++)
-		for (struct conn *c = d->hash[h]; c; c = c->hnext)
-			if (c->host_port == port)
-				return false;
-	return true;
-}
-
-/**
- * conn_pick_port() - a host port no connection uses, for one the host starts.
- */
-uint32_t
-conn_pick_port(struct vsock_dev *d)
-{
-	for (;;) {
-		uint32_t p = d->next_port++;
-
-		if (d->next_port < FIRST_HOST_PORT)
-			d->next_port = FIRST_HOST_PORT;
-		if (p >= FIRST_HOST_PORT && port_free(d, p))
-			return p;
-	}
-}
-
-/**
- * conn_connect() - a connection from the host's socket @fd to guest port
- * @guest_port: the guest is sent a REQUEST, and the connection is its
- * once it answers (c->opened is then called).
- *
- * Return: the connection, or NULL (the caller still owns @fd).
- */
-struct conn *
-conn_connect(struct vsock_dev *d, uint32_t guest_port, int fd)
-{
-	struct conn *c = conn_new(d, conn_pick_port(d), guest_port, fd, fd);
-
-	if (!c)
-		return NULL;
-	c->owns_fd = true;
-	c->connecting = true;
-	conn_owe(c, OWE_REQUEST);
-	conn_update_poll(c);
-	vsock_kick_rx(d);
-	return c;
-}
-
-/**
  * vsock_flush() - write out what the guest sent and capsa still holds.
  * @d:          the device; the VM has stopped.
  * @timeout_ms: give up on an fd that takes no data for this long.
@@ -454,4 +393,101 @@ vsock_flush(struct vsock_dev *d, int timeout_ms)
 		}
 	}
 	vsock_unlock(d);
+}
+
+/* ---- services ---------------------------------------------------------- */
+
+#define FIRST_HOST_PORT (1U << 30)	/* ports capsa picks for host-initiated links */
+
+/* How many ports a service claims (none when lo > hi). */
+static uint64_t
+span(const struct vsock_service *s)
+{
+	return s->port_lo > s->port_hi ? 0 : (uint64_t)s->port_hi - s->port_lo + 1;
+}
+
+/**
+ * vsock_register() - add a service; the guest's connections to its ports
+ * go to its accept handler. Where ranges overlap, the narrower range wins
+ * (--net user's one port before the --vsock bridge's every port), then
+ * the one registered first.
+ */
+void
+vsock_register(struct vsock_dev *d, struct vsock_service *s)
+{
+	struct vsock_service **pp = &d->services;
+
+	while (*pp && span(*pp) <= span(s))
+		pp = &(*pp)->next;
+	s->next = *pp;
+	*pp = s;
+}
+
+static bool
+port_free(struct vsock_dev *d, uint32_t port)
+{
+	for (unsigned h = 0; h < HASH_SIZE; h++)
+		for (struct conn *c = d->hash[h]; c; c = c->hnext)
+			if (c->host_port == port)
+				return false;
+	return true;
+}
+
+/**
+ * conn_attach() - give a pending connection its host socket @fd (both
+ * ways), closed with the connection.
+ */
+void
+conn_attach(struct conn *c, int fd)
+{
+	c->in_fd = c->out_fd = fd;
+	c->in_polled = c->out_polled = watch(c, &c->in_ev, fd, &c->in_always);
+	c->out_always = c->in_always;
+	c->in_ready = c->in_always;
+	c->owns_fd = true;
+}
+
+/* A host port no connection uses, from 2^30 up (far from capsa's own). */
+static uint32_t
+pick_port(struct vsock_dev *d)
+{
+	for (;;) {
+		uint32_t p = d->next_port++;
+
+		if (d->next_port < FIRST_HOST_PORT)
+			d->next_port = FIRST_HOST_PORT;
+		if (p >= FIRST_HOST_PORT && port_free(d, p))
+			return p;
+	}
+}
+
+/**
+ * vsock_connect() - open a connection from the host to guest port
+ * @guest_port on behalf of service @s, carrying the socket @fd both ways.
+ * @d:          the device (lock held).
+ * @s:          the service; its opened() runs when the guest accepts.
+ * @guest_port: where the guest listens.
+ * @fd:         the host end; owned by the connection from now on, closed
+ *              with it (also when this fails).
+ *
+ * A guest with no listener there answers with a RST, which closes it.
+ *
+ * Return: the connection, or NULL at the connection cap or out of memory.
+ */
+struct conn *
+vsock_connect(struct vsock_dev *d, struct vsock_service *s, uint32_t guest_port, int fd)
+{
+	struct conn *c = conn_new(d, pick_port(d), guest_port, fd, fd);
+
+	if (!c) {
+		close(fd);
+		return NULL;
+	}
+	c->svc = s;
+	c->owns_fd = true;
+	c->connecting = true;
+	conn_owe(c, OWE_REQUEST);
+	conn_update_poll(c);
+	vsock_kick_rx(d);
+	return c;
 }

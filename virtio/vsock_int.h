@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vsock_int.h - what the vsock device (vsock.c) and its unix socket bridge
- * (vsock_unix.c) share. Not for other users.
+ * vsock_int.h - what the vsock device (vsock.c, vsock_conn.c) and its
+ * services share: the --vsock bridge (vsock_unix.c), the --control socket
+ * (vsock_exec.c). Not for other users.
+ *
+ * A service registers a struct vsock_service: the host ports the guest may
+ * connect to (accept), and the handlers for connections it opens itself
+ * towards the guest (vsock_connect(): opened, closed). vsock.c only routes.
  */
 #ifndef CAPSA_VSOCK_INT_H
 #define CAPSA_VSOCK_INT_H
@@ -19,7 +24,6 @@ enum { RXQ, TXQ, EVQ };
 #define MAX_PAYLOAD	(64 * 1024)	/* largest packet the guest sends */
 #define MAX_CONNS	1024
 #define MAX_PORTS	8
-#define MAX_LISTEN	20		/* --vsock, and up to 16 -p */
 #define HASH_SIZE	256
 #define RST_QUEUE	64
 #define HDR_LEN		sizeof(struct virtio_vsock_hdr)
@@ -35,17 +39,33 @@ struct vsock_port {		/* a host port the guest may connect to once */
 	bool taken;
 };
 
+struct conn;
+
+/* A vsock service: see the top of this file. */
+struct vsock_service {
+	const char *name;
+	uint32_t port_lo, port_hi;	/* host ports the guest may connect to; lo > hi: none */
+	/* The guest connects to @host_port: a new connection, or NULL to refuse (RST). */
+	struct conn *(*accept)(struct vsock_service *s, uint32_t host_port, uint32_t guest_port);
+	/* The guest accepted a connection the service opened with vsock_connect(). */
+	void (*opened)(struct conn *c);
+	/* A connection of the service closed its fd (fds may be free again). */
+	void (*closed)(struct vsock_service *s);
+	void *opaque;
+	struct vsock_service *next;
+};
+
 struct conn {
 	struct vsock_dev *d;
+	struct vsock_service *svc;	/* the service it belongs to, or NULL (stdio) */
 	struct conn *hnext;		/* hash chain */
 	struct conn *qnext;		/* sendq */
 	bool queued;
 	bool closed;
 	bool connecting;		/* we sent REQUEST, no RESPONSE yet */
-	bool owns_fd;			/* a bridge socket: closed with the connection */
+	bool owns_fd;			/* a service's socket: closed with the connection */
 	bool pending;			/* waiting for the broker's stream (vsock_net.c) */
 	uint32_t broker_id;		/* ... the request it waits for */
-	void (*opened)(struct conn *c);	/* the guest accepted a host-initiated connection */
 	uint32_t host_port, guest_port;
 	int in_fd, out_fd;		/* -1 when that direction has no host end */
 	bool in_always, out_always;	/* regular files: never polled */
@@ -79,20 +99,12 @@ struct vsock_dev {
 	struct conn *sendq, *sendq_tail;
 	struct { uint32_t host_port, guest_port; } rst[RST_QUEUE];
 	unsigned n_rst;
-	struct vsock_bridge *bridge;	/* --vsock PATH, or NULL */
-	struct vsock_broker *broker;	/* the broker's channel, or NULL */
-	uint32_t next_port;		/* for host-initiated connections */
-	struct ev *listen[MAX_LISTEN];	/* the bridge's and -p's listeners */
-	unsigned nlisten;
+	struct vsock_service *services;	/* in the order registered */
+	uint32_t next_port;		/* the next host port vsock_connect() tries */
 	bool reset_pending;		/* the driver reset the device (vCPU thread) */
 	bool rx_used, tx_used;		/* chains returned since the last interrupt */
 	struct vq_chain chain;		/* scratch, too large for the stack */
 };
-
-struct vsock_bridge;
-struct vsock_broker;
-
-#define FIRST_HOST_PORT (1U << 30)	/* ports capsa picks for host-initiated links */
 
 struct conn *conn_find(struct vsock_dev *d, uint32_t host_port, uint32_t guest_port);
 uint32_t peer_credit(const struct conn *c);
@@ -111,13 +123,11 @@ void vsock_kick_rx(struct vsock_dev *d);
 void vsock_lock(struct vsock_dev *d);
 void vsock_unlock(struct vsock_dev *d);
 
+void vsock_register(struct vsock_dev *d, struct vsock_service *s);
+struct conn *vsock_connect(struct vsock_dev *d, struct vsock_service *s, uint32_t guest_port,
+			   int fd);
 void conn_attach(struct conn *c, int fd);
-uint32_t conn_pick_port(struct vsock_dev *d);
-struct conn *conn_connect(struct vsock_dev *d, uint32_t guest_port, int fd);
-
 struct conn *broker_request(struct vsock_dev *d, uint16_t type, uint32_t host_port,
 			    uint32_t guest_port);
-bool broker_serves_net(const struct vsock_dev *d);
-void vsock_fd_closed(struct vsock_dev *d);
 
 #endif

@@ -19,43 +19,33 @@
  * connection is refused at once. The VMM reads nothing of what flows on
  * a --net user stream: that is between the guest's helper and the broker.
  *
- * At exit capsa closes the channel and waits for the broker, which then
- * removes --vsock PATH and ends the connections it made.
+ * The --net user port is a vsock service (vsock_int.h) of its own; the
+ * bridge's service (vsock_unix.c) asks through broker_request() too.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "vsock.h"
 #include "vsock_int.h"
+#include "../guest/proto.h"
 #include "../net/msg.h"
 #include "../vmm/util.h"
 
 #define MAX_PENDING 64
 
 struct vsock_broker {
+	struct vsock_service svc;	/* --net user's port */
 	struct vsock_dev *d;
 	int fd;
-	pid_t pid;
-	bool net;			/* --net user: PORT_NET is served */
 	struct ev ev;
 	unsigned npending;
 	uint32_t next_id;
 };
 
-static struct vsock_broker *the_broker;	/* for the exit handler */
-
-/**
- * broker_serves_net() - whether guest connections to PORT_NET go to the broker.
- */
-bool
-broker_serves_net(const struct vsock_dev *d)
-{
-	return d->broker && d->broker->net;
-}
+static struct vsock_broker *the_broker;	/* one broker, one device */
 
 /**
  * broker_request() - a guest connection whose host end the broker makes.
@@ -70,7 +60,7 @@ broker_serves_net(const struct vsock_dev *d)
 struct conn *
 broker_request(struct vsock_dev *d, uint16_t type, uint32_t host_port, uint32_t guest_port)
 {
-	struct vsock_broker *b = d->broker;
+	struct vsock_broker *b = the_broker;
 	struct bmsg m;
 	struct conn *c;
 
@@ -150,42 +140,41 @@ on_broker(struct ev *ev, uint32_t events)
 	vsock_unlock(b->d);
 }
 
-static void
-broker_atexit(void)
+static struct conn *
+net_accept(struct vsock_service *svc, uint32_t host_port, uint32_t guest_port)
 {
-	struct vsock_broker *b = the_broker;
+	struct vsock_broker *b = svc->opaque;
 
-	if (!b || b->pid <= 0)
-		return;
-	/* EOF tells the broker to clean up; wait so PATH is gone when we are. */
-	close(b->fd);
-	waitpid(b->pid, NULL, 0);
-	b->pid = 0;
+	return broker_request(b->d, BM_NET_OPEN, host_port, guest_port);
 }
 
 /**
  * vsock_broker() - serve the broker's streams to the guest.
  * @d:   the device.
- * @fd:  the VMM's end of the broker's channel (broker_start()).
- * @pid: the broker, waited for at exit.
+ * @fd:  the VMM's end of the broker's channel (broker_channel()).
  * @net: --net user: guest connections to PORT_NET go to the broker.
  *
  * Return: 0 or -errno.
  */
 int
-vsock_broker(struct vsock_dev *d, int fd, pid_t pid, bool net)
+vsock_broker(struct vsock_dev *d, int fd, bool net)
 {
 	struct vsock_broker *b = calloc(1, sizeof(*b));
 	int e;
 
 	if (!b)
 		return -ENOMEM;
-	*b = (struct vsock_broker){ .d = d, .fd = fd, .pid = pid, .net = net };
-	the_broker = b;
-	atexit(broker_atexit);
+	*b = (struct vsock_broker){ .d = d, .fd = fd };
 	e = loop_add(d->loop, &b->ev, EV_CONTROL, fd, EPOLLIN, on_broker, b);
-	if (e)
+	if (e) {
+		free(b);
 		return e;
-	d->broker = b;
+	}
+	the_broker = b;
+	if (net) {
+		b->svc = (struct vsock_service){ .name = "net", .port_lo = PORT_NET,
+						 .port_hi = PORT_NET, .accept = net_accept, .opaque = b };
+		vsock_register(d, &b->svc);
+	}
 	return 0;
 }

@@ -32,6 +32,7 @@
 #include "../vmm/util.h"
 
 struct publish {
+	struct vsock_service svc;	/* first: the device's view (no ports of its own) */
 	struct vsock_dev *d;
 	int fd;
 	uint16_t guest_port;
@@ -91,13 +92,20 @@ on_accept(struct ev *ev, uint32_t events)
 		if (fd < 0)
 			continue;
 		vsock_lock(p->d);
-		if (!conn_connect(p->d, PORT_PUBLISH_BASE + p->guest_port, fd))
-			close(fd);	/* the connection table is full */
+		vsock_connect(p->d, &p->svc, PORT_PUBLISH_BASE + p->guest_port, fd);	/* owns fd */
 		vsock_unlock(p->d);
 	}
-	/* Out of fds: stop accepting until a connection closes (vsock_fd_closed()). */
+	/* Out of fds: stop accepting until a connection closes (publish_closed()). */
 	if (errno == EMFILE || errno == ENFILE)
 		loop_set(p->d->loop, &p->ev, 0);
+}
+
+static void
+publish_closed(struct vsock_service *svc)
+{
+	struct publish *p = (struct publish *)svc;
+
+	loop_set(p->d->loop, &p->ev, EPOLLIN);
 }
 
 /**
@@ -114,12 +122,13 @@ vsock_publish(struct vsock_dev *d, int fd, uint16_t guest_port)
 	if (!p)
 		return -ENOMEM;
 	*p = (struct publish){ .d = d, .fd = fd, .guest_port = guest_port };
-	e = d->nlisten < MAX_LISTEN ? loop_add(d->loop, &p->ev, EV_LISTEN, fd, EPOLLIN, on_accept, p) :
-				      -ENOSPC;
+	e = loop_add(d->loop, &p->ev, EV_LISTEN, fd, EPOLLIN, on_accept, p);
 	if (e) {
 		free(p);
 		return e;
 	}
-	d->listen[d->nlisten++] = &p->ev;
+	p->svc = (struct vsock_service){ .name = "publish", .port_lo = 1, .port_hi = 0,
+					 .closed = publish_closed, .opaque = p };
+	vsock_register(d, &p->svc);
 	return 0;
 }

@@ -9,31 +9,29 @@
  *                  socket PATH_P; nobody listening there means a RST.
  *
  * Theory of operation: capsa jails itself, and the jailed process can
- * neither create sockets nor resolve paths. So capsa binds PATH before the
- * jail, and the broker (net/broker.c), a process outside the jail, makes
- * the PATH_<number> connections for it (virtio/vsock_net.c) and removes
- * PATH once capsa is gone, however it ended. The jailed VMM only ever
- * accept()s on the listener it already holds and receives ready-made
- * sockets.
+ * neither create sockets nor resolve paths. So the broker (vmm/broker.c),
+ * forked before the jail, connects to PATH_<number> when asked and passes
+ * the socket back, and removes PATH once capsa is gone however it ended.
+ * The jailed VMM only ever accept()s on the listener it already holds and
+ * receives ready-made sockets. The bridge is a vsock service: it owns
+ * every host port but capsa's own, and opens host-to-guest connections
+ * with vsock_connect().
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "vsock.h"
 #include "vsock_int.h"
+#include "../guest/proto.h"
+#include "../net/msg.h"
+#include "../vmm/broker.h"
 #include "../vmm/util.h"
 
 #define MAX_HANDSHAKES 64
@@ -48,14 +46,37 @@ struct handshake {
 };
 
 struct vsock_bridge {
+	struct vsock_service svc;	/* first: the device's view */
 	struct vsock_dev *d;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int listen_fd;
 	struct ev listen_ev;
 	struct handshake *hs[MAX_HANDSHAKES];
 	unsigned n_hs;
 };
 
-/* The guest accepted a host-initiated connection: tell the unix client, as Firecracker does. */
+/* ---- guest to host ----------------------------------------------------- */
+
+/*
+ * A guest connection to CID 2 port @host_port: joined to the unix socket
+ * PATH_<host_port>, which the broker connects. capsa's own ports are never
+ * the bridge's. NULL when nobody listens there (the guest then gets a RST).
+ */
+static struct conn *
+bridge_accept(struct vsock_service *svc, uint32_t host_port, uint32_t guest_port)
+{
+	struct vsock_bridge *b = (struct vsock_bridge *)svc;
+
+	/* The broker connects PATH_<port>; the connection waits for it (vsock_net.c). */
+	if ((host_port & ~0xfU) == CAPSA_PORT_BASE)
+		return NULL;
+	return broker_request(b->d, BM_UNIX_OPEN, host_port, guest_port);
+}
+
+/* ---- host to guest ----------------------------------------------------- */
+
+/* The guest accepted a host-initiated connection: tell the unix client, as
+ * Firecracker does. */
 static void
 bridge_opened(struct conn *c)
 {
@@ -75,7 +96,7 @@ handshake_end(struct handshake *h, bool close_fd)
 	loop_del(b->d->loop, &h->ev);
 	if (close_fd) {
 		close(h->fd);
-		vsock_fd_closed(b->d);
+		loop_set(b->d->loop, &b->listen_ev, EPOLLIN);
 	}
 	for (unsigned i = 0; i < b->n_hs; i++)
 		if (b->hs[i] == h)
@@ -83,7 +104,7 @@ handshake_end(struct handshake *h, bool close_fd)
 	loop_free_later(b->d->loop, h);
 }
 
-/* "CONNECT <port>\n": decimal, no sign, at most 32 bits. */
+/* "CONNECT <port>\n": decimal, no sign, at most 32 bits, not capsa's own. */
 static bool
 parse_connect(const char *line, uint32_t *port)
 {
@@ -101,7 +122,7 @@ parse_connect(const char *line, uint32_t *port)
 	if (parse_u64(num, 0, UINT32_MAX, &v) < 0)
 		return false;
 	*port = (uint32_t)v;
-	return true;
+	return (*port & ~0xfU) != CAPSA_PORT_BASE;
 }
 
 /*
@@ -138,7 +159,7 @@ on_handshake(struct ev *ev, uint32_t events)
 	struct handshake *h = ev->opaque;
 	struct vsock_bridge *b = h->b;
 	uint32_t port = 0;
-	struct conn *c;
+	struct conn *c = NULL;
 	bool bad;
 
 	(void)events;
@@ -150,12 +171,11 @@ on_handshake(struct ev *ev, uint32_t events)
 	vsock_lock(b->d);
 	/* The connection takes over the fd: stop watching it as a handshake first. */
 	handshake_end(h, false);
-	c = parse_connect(h->line, &port) ? conn_connect(b->d, port, h->fd) : NULL;
-	log_info("vsock: host connection to guest port %u: %s", port, c ? "requested" : "refused");
-	if (!c)
-		close(h->fd);
+	if (parse_connect(h->line, &port))
+		c = vsock_connect(b->d, &b->svc, port, h->fd);	/* it owns the fd now */
 	else
-		c->opened = bridge_opened;
+		close(h->fd);
+	log_info("vsock: host connection to guest port %u: %s", port, c ? "requested" : "refused");
 	vsock_unlock(b->d);
 }
 
@@ -188,75 +208,52 @@ on_accept(struct ev *ev, uint32_t events)
 		loop_set(b->d->loop, &b->listen_ev, 0);
 }
 
-/**
- * vsock_fd_closed() - a host socket was closed: accept again on every
- * listener the fd limit had stopped.
- */
-void
-vsock_fd_closed(struct vsock_dev *d)
+/* A bridge socket was closed: accept again if the fd limit had stopped us. */
+static void
+bridge_closed(struct vsock_service *svc)
 {
-	for (unsigned i = 0; i < d->nlisten; i++)
-		loop_set(d->loop, d->listen[i], EPOLLIN);
+	struct vsock_bridge *b = (struct vsock_bridge *)svc;
+
+	loop_set(b->d->loop, &b->listen_ev, EPOLLIN);
 }
 
 /**
- * bridge_bind() - create the unix socket @path (Firecracker-style), before
- * the broker starts and the jail closes: it must not exist.
- * @path: as given.
- * @abs:  the absolute path, filled in (the broker removes it at exit).
- * @len:  its size.
+ * vsock_bridge() - listen on the unix socket @path (Firecracker-style).
+ * @d:    the device.
+ * @path: must not exist; capsa creates it and the broker removes it on
+ *        every exit. broker_start() must follow.
  *
- * Return: the listening socket, -EEXIST when @path exists, -ENAMETOOLONG,
- * or -errno.
+ * Return: 0, -EEXIST when @path exists, -ENAMETOOLONG, or -errno.
  */
 int
-bridge_bind(const char *path, char *abs, size_t len)
-{
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int fd, err = 0;
-
-	/* Room for "_4294967295" after it, for the guest-to-host sockets. */
-	if (len < sizeof(a.sun_path) || path_absolute(path, abs, sizeof(a.sun_path) - 11) < 0)
-		return -ENAMETOOLONG;
-	strcpy(a.sun_path, abs);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
-		err = errno == EADDRINUSE ? -EEXIST : -errno;	/* PATH is not ours: leave it */
-	else if (listen(fd, 128) < 0)
-		err = -errno;
-	if (err) {
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
-/**
- * vsock_bridge() - serve the unix socket bridge_bind() made.
- * @d:  the device; its broker (vsock_broker()) makes the PATH_<port> links.
- * @fd: the listening socket.
- *
- * Return: 0 or -errno.
- */
-int
-vsock_bridge(struct vsock_dev *d, int fd)
+vsock_bridge(struct vsock_dev *d, const char *path)
 {
 	struct vsock_bridge *b = calloc(1, sizeof(*b));
-	int err;
+	int err = 0;
 
 	if (!b)
 		return -ENOMEM;
 	b->d = d;
-	b->listen_fd = fd;
-	err = d->nlisten < MAX_LISTEN ?
-	      loop_add(d->loop, &b->listen_ev, EV_LISTEN, fd, EPOLLIN, on_accept, b) : -ENOSPC;
-	if (err) {
+	/* Room for "_4294967295" after it, for the guest-to-host sockets. */
+	if (path_absolute(path, b->path, sizeof(b->path) - 11) < 0)
+		err = -ENAMETOOLONG;
+	b->listen_fd = err ? err : broker_listen(b->path);
+	if (b->listen_fd < 0)
+		err = b->listen_fd;
+	if (!err)
+		err = broker_bridge(b->path);
+	if (!err)
+		err = loop_add(d->loop, &b->listen_ev, EV_LISTEN, b->listen_fd, EPOLLIN, on_accept, b);
+	if (err) {	/* a PATH bound is removed at exit, by capsa or the broker */
+		if (b->listen_fd >= 0)
+			close(b->listen_fd);
 		free(b);
 		return err;
 	}
-	d->listen[d->nlisten++] = &b->listen_ev;
-	d->bridge = b;
+	b->svc = (struct vsock_service){
+		.name = "bridge", .port_lo = 0, .port_hi = UINT32_MAX,
+		.accept = bridge_accept, .opened = bridge_opened, .closed = bridge_closed,
+	};
+	vsock_register(d, &b->svc);
 	return 0;
 }

@@ -1,26 +1,26 @@
 // SPDX-License-Identifier: MIT
 /*
- * hostnet.c - what capsa opens on the host for the guest's vsock
- * services before the VM exists: the --vsock PATH listener, the broker
- * (for --vsock and --net user), the --net-log file, and the -p listeners.
+ * hostnet.c - the host side of --net user and -p, set up around the
+ * broker's start (capsa.c's open_sockets()).
  *
- * The order matters. The broker is forked before the VM exists, so it
- * inherits no guest memory and no KVM fd, and before the -p listeners, so
- * a published port closes with capsa. --vsock PATH is bound before the
- * broker, which removes it when capsa is gone. The log file is the
- * broker's alone.
+ * Before the broker is forked: the --net-log file is opened (it becomes
+ * the broker's alone) and the broker is told to serve --net user. After:
+ * the vsock device is joined to the broker's channel, and each -p
+ * listener is bound, so the broker never holds one and a published port
+ * closes with capsa, even after kill -9. A port in use, or a privileged
+ * one without the right, is one line and exit 125, before the guest runs.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "broker.h"
 #include "hostnet.h"
 #include "options.h"
 #include "util.h"
-#include "../net/broker.h"
 #include "../net/policy.h"
 #include "../virtio/vsock.h"
 
@@ -35,91 +35,51 @@ fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-static int
-open_log(const struct capsa_config *cfg, char *err, size_t errlen)
-{
-	int fd;
-
-	if (!cfg->net_log)
-		return -1;
-	fd = open(cfg->net_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
-	if (fd < 0)
-		fail(err, errlen, "--net-log %s: %s", cfg->net_log, strerror(errno));
-	return fd < 0 ? -2 : fd;
-}
-
 /**
- * hostnet_open() - bind, fork and open what the services need; see above.
+ * hostnet_open() - before the broker starts: --net-log, and --net user's policy.
  * @cfg:    the run.
- * @h:      filled in.
  * @err:    one line on failure.
  * @errlen: its size.
  *
  * Return: 0, or -1 with @err set.
  */
 int
-hostnet_open(const struct capsa_config *cfg, struct hostnet *h, char *err, size_t errlen)
+hostnet_open(const struct capsa_config *cfg, char *err, size_t errlen)
 {
-	struct broker_config bc = { cfg->policy, NULL, -1, cfg->verbose, cfg->jail.mode };
-	char path[108];
-	int e;
+	int fd = -1;
 
-	*h = (struct hostnet){ .bridge_fd = -1, .broker_fd = -1 };
-	if (cfg->vsock_path) {
-		h->bridge_fd = bridge_bind(cfg->vsock_path, path, sizeof(path));
-		if (h->bridge_fd == -EEXIST)
-			return fail(err, errlen, "--vsock %s: already exists (capsa creates the socket)",
-				    cfg->vsock_path);
-		if (h->bridge_fd < 0)
-			return fail(err, errlen, "--vsock %s: %s", cfg->vsock_path,
-				    strerror(-h->bridge_fd));
-		bc.vsock_path = path;
+	if (!cfg->net_user)
+		return 0;
+	if (cfg->net_log) {
+		fd = open(cfg->net_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
+		if (fd < 0)
+			return fail(err, errlen, "--net-log %s: %s", cfg->net_log, strerror(errno));
 	}
-	bc.log_fd = open_log(cfg, err, errlen);
-	if (bc.log_fd == -2) {
-		if (cfg->vsock_path)
-			unlink(path);
-		return -1;
-	}
-	if (cfg->vsock_path || cfg->net_user) {
-		e = broker_start(&bc, &h->broker_fd, &h->broker_pid);
-		if (bc.log_fd >= 0)
-			close(bc.log_fd);
-		if (e) {
-			if (cfg->vsock_path)
-				unlink(path);
-			return fail(err, errlen, "cannot start the broker: %s", strerror(-e));
-		}
-	}
-	for (unsigned i = 0; i < cfg->npublish; i++) {
-		h->publish_fd[i] = publish_listen(&cfg->publish[i], err, errlen);
-		if (h->publish_fd[i] < 0)
-			return -1;	/* the broker sees capsa exit, and removes PATH */
-	}
+	broker_net(cfg->policy, fd, cfg->verbose, cfg->jail.mode);
 	return 0;
 }
 
 /**
- * hostnet_attach() - give the vsock device what hostnet_open() made.
+ * hostnet_attach() - after the broker starts: its streams, and -p's listeners.
  *
  * Return: 0, or -1 with @err set.
  */
 int
-hostnet_attach(const struct capsa_config *cfg, struct hostnet *h, struct vsock_dev *v,
-	       char *err, size_t errlen)
+hostnet_attach(const struct capsa_config *cfg, struct vsock_dev *v, char *err, size_t errlen)
 {
-	int e = 0;
+	int fd = broker_channel(), e = 0;
 
-	if (h->broker_fd >= 0)
-		e = vsock_broker(v, h->broker_fd, h->broker_pid, cfg->net_user);
-	if (!e && h->bridge_fd >= 0)
-		e = vsock_bridge(v, h->bridge_fd);
-	for (unsigned i = 0; !e && i < cfg->npublish; i++)
-		e = vsock_publish(v, h->publish_fd[i], cfg->publish[i].guest_port);
+	if (fd >= 0)
+		e = vsock_broker(v, fd, cfg->net_user);
+	for (unsigned i = 0; !e && i < cfg->npublish; i++) {
+		fd = publish_listen(&cfg->publish[i], err, errlen);
+		if (fd < 0)
+			return -1;
+		e = vsock_publish(v, fd, cfg->publish[i].guest_port);
+	}
 	if (e)
-		return fail(err, errlen, "cannot set up the vsock services: %s", strerror(-e));
+		return fail(err, errlen, "cannot set up the network services: %s", strerror(-e));
 	if (cfg->net_user)
-		log_info("--net user: %u rules; the broker is pid %d", cfg->policy->n,
-			 (int)h->broker_pid);
+		log_info("--net user: %u rules, served by the broker", cfg->policy->n);
 	return 0;
 }

@@ -129,6 +129,7 @@ create_vcpu(struct vm *vm, unsigned id, long run_size, const struct kvm_cpuid2 *
 
 	cpu->vm = vm;
 	cpu->id = id;
+	cpu->last_exit = UINT32_MAX;
 	cpu->fd = ioctl(vm->fd, KVM_CREATE_VCPU, id);
 	if (cpu->fd < 0)
 		return -errno;
@@ -348,4 +349,53 @@ vm_start(struct vm *vm)
 			return fail(vm, "cannot start vCPU thread", -err);
 	}
 	return 0;
+}
+
+/*
+ * The IOAPIC pins of the devices, as KVM has them: a pin masked, stuck
+ * with remote IRR set (a level interrupt never EOIed) or pending in IRR
+ * tells a lost interrupt from a guest that died.
+ */
+static void
+dump_ioapic(struct vm *vm, unsigned first, unsigned n)
+{
+	struct kvm_irqchip chip = { .chip_id = KVM_IRQCHIP_IOAPIC };
+	const struct kvm_ioapic_state *io = &chip.chip.ioapic;
+
+	if (ioctl(vm->fd, KVM_GET_IRQCHIP, &chip) < 0) {
+		log_state("ioapic: %s", strerror(errno));
+		return;
+	}
+	for (unsigned pin = first; pin < first + n && pin < KVM_IOAPIC_NUM_PINS; pin++) {
+		uint64_t e = io->redirtbl[pin].bits;
+
+		log_state("ioapic pin %u: vector %llu%s%s%s%s", pin,
+			  (unsigned long long)(e & 0xff), e >> 16 & 1 ? " masked" : "",
+			  e >> 15 & 1 ? " level" : " edge", e >> 14 & 1 ? " remote-irr" : "",
+			  io->irr >> pin & 1 ? " pending" : "");
+	}
+}
+
+/**
+ * vm_dump() - say how far each vCPU got and how the devices' pins stand.
+ * @vm:        the VM.
+ * @first_pin: the first IOAPIC pin to show.
+ * @npins:     how many.
+ *
+ * For SIGUSR1: a run that seems stuck is asked what it waits for. Never
+ * touches a vCPU fd: KVM_RUN holds it, and the loop would wait too.
+ */
+void
+vm_dump(struct vm *vm, unsigned first_pin, unsigned npins)
+{
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		uint32_t last = atomic_load(&vm->vcpus[i].last_exit);
+
+		if (last == UINT32_MAX)
+			log_state("vcpu%u: not run yet", i);
+		else
+			log_state("vcpu%u: %llu exits, the last one reason %u", i,
+				  (unsigned long long)atomic_load(&vm->vcpus[i].exits), last);
+	}
+	dump_ioapic(vm, first_pin, npins);
 }

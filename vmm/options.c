@@ -17,6 +17,9 @@
 #include "tap.h"
 #include "util.h"
 
+#define RUN_USAGE "capsa [OPTIONS] -- COMMAND [ARG...]"
+#define EXEC_USAGE "capsa exec PATH [OPTIONS] -- COMMAND [ARG...]"
+
 struct option_def {
 	const char *lng;
 	char shrt;
@@ -177,7 +180,10 @@ set_env_file(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 static int
 set_kill_after(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 {
-	return seconds("kill-after", val, &cfg->kill_after_s, err, errlen);
+	/* 0 is allowed here: wait for the command however long it takes. */
+	if (parse_u64(val, 0, 1U << 30, &cfg->kill_after_s) < 0)
+		return fail(err, errlen, "--kill-after %s: not a number of seconds (0 or more)", val);
+	return 0;
 }
 
 static int
@@ -196,6 +202,15 @@ set_vsock(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 	if (!*val)
 		return fail(err, errlen, "--vsock needs a path");
 	cfg->vsock_path = val;
+	return 0;
+}
+
+static int
+set_control(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
+{
+	if (!*val)
+		return fail(err, errlen, "--control needs a path");
+	cfg->control_path = val;
 	return 0;
 }
 
@@ -416,8 +431,8 @@ static const struct option_def options[] = {
 	{ "timeout", 0, "SECONDS", set_timeout, "kill the command after SECONDS, exit 124",
 	  "--timeout 60" },
 	{ "kill-after", 0, "SECONDS", set_kill_after,
-	  "after forwarding a signal, end the VM if the command is still running",
-	  "--kill-after 10" },
+	  "after forwarding a signal, stop the VM if the command still runs (default 10; 0: never)",
+	  "--kill-after 30" },
 	{ "copy", 0, "HOST[:GUEST]", set_copy,
 	  "copy a file or tree into the guest (default: same absolute path)",
 	  "--copy .:/src -w /src" },
@@ -425,6 +440,9 @@ static const struct option_def options[] = {
 	  "expose guest vsock ports on the unix socket PATH (Firecracker protocol)",
 	  "--vsock /tmp/agent.sock" },
 	{ "cid", 0, "N", set_cid, "the guest's vsock CID (default 3)", "--cid 7" },
+	{ "control", 0, "PATH", set_control,
+	  "listen on the unix socket PATH for `capsa exec PATH -- CMD` (more commands)",
+	  "--control /tmp/box.sock" },
 	{ "net", 0, "user|tap:NAME", set_net,
 	  "user: outbound TCP and DNS through capsa, as you; tap:NAME: eth0 on a TAP interface "
 	  "(default: no network)", "--net user" },
@@ -494,105 +512,53 @@ check_command(struct capsa_config *cfg, char *err, unsigned errlen)
 	return 0;
 }
 
-/*
- * One word of a shebang line, env -S style: whitespace separates words;
- * '...' is literal; "..." and bare text take backslash escapes (\\ \" \'
- * \t \n \_ for a space).
- */
-static const char *
-next_word(const char *p, char *out, bool *got, char *err, unsigned errlen)
+/* The options `capsa exec` takes: the command's, none of the VM's. */
+static bool
+exec_option(const struct option_def *o)
 {
-	char q = 0;
+	static const char *const names[] = {
+		"env", "env-file", "workdir", "tty", "no-tty", "timeout", "kill-after", "verbose",
+		"help",
+	};
 
-	*got = false;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	for (; *p && (q || (*p != ' ' && *p != '\t')); p++) {
-		*got = true;
-		if (q == '\'' && *p != '\'') {
-			*out++ = *p;
-		} else if (*p == q) {
-			q = 0;
-		} else if (!q && (*p == '\'' || *p == '"')) {
-			q = *p;
-		} else if (*p == '\\' && p[1]) {
-			p++;
-			*out++ = *p == 't' ? '\t' : *p == 'n' ? '\n' : *p == '_' ? ' ' : *p;
-		} else {
-			*out++ = *p;
-		}
-	}
-	*out = 0;
-	if (q) {
-		fail(err, errlen, "unterminated %c quote in the shebang line", q);
-		return NULL;
-	}
-	return p;
-}
-
-/**
- * shebang_split() - split a shebang line's arguments into words.
- * @line:   what Linux passed as one argument.
- * @words:  the words, appended (newly allocated).
- * @err:    a message on failure.
- * @errlen: its size.
- *
- * Return: 0 or -1.
- */
-int
-shebang_split(const char *line, struct strlist *words, char *err, unsigned errlen)
-{
-	bool got;
-
-	while (*line) {
-		char *w = malloc(strlen(line) + 1);
-
-		if (!w)
-			return fail(err, errlen, "out of memory");
-		line = next_word(line, w, &got, err, errlen);
-		if (!line) {
-			free(w);
-			return -1;
-		}
-		if (!got)
-			free(w);
-		else if (strlist_add(words, w) < 0)
-			return fail(err, errlen, "out of memory");
-	}
-	return 0;
+	for (unsigned i = 0; i < ARRAY_SIZE(names); i++)
+		if (!strcmp(o->lng, names[i]))
+			return true;
+	return false;
 }
 
 /*
- * `#!/usr/local/bin/capsa --memory 128 -- /bin/sh` makes Linux run
- * capsa "--memory 128 -- /bin/sh" SCRIPT ARGS...: the options arrive as one
- * argument. Split it, and have the script itself copied into the guest at
- * its absolute path, where the interpreter is given it.
+ * The options from argv[*i] up to "--", for `capsa` or (@usage names it)
+ * `capsa exec`. *i is left on the "--", or on argc when there is none.
  */
 static int
-expand_shebang(struct capsa_config *cfg, int *argc, char ***argv, char *err, unsigned errlen)
+parse_options(struct capsa_config *cfg, int argc, char **argv, int *i, const char *usage,
+	      bool exec, char *err, unsigned errlen)
 {
-	struct strlist words = { 0 };
-	char *script;
-	bool dashes = false;
+	for (; *i < argc && strcmp(argv[*i], "--"); ++*i) {
+		char *val;
+		const struct option_def *o = find_option(argv[*i], &val);
 
-	if (*argc < 3 || !strpbrk((*argv)[1], " \t") || (*argv)[1][0] != '-')
-		return 0;
-	if (strlist_add(&words, (*argv)[0]) < 0 ||
-	    shebang_split((*argv)[1], &words, err, errlen) < 0)
-		return -1;
-	for (unsigned i = 1; i < words.n; i++)
-		dashes |= !strcmp(words.v[i], "--");
-	if (!dashes)
-		return 0;	/* not a shebang line: parse as given */
-	script = malloc(PATH_MAX);
-	if (!script || path_absolute((*argv)[2], script, PATH_MAX) < 0 ||
-	    strlist_add(&cfg->copies, script) < 0)
-		return fail(err, errlen, "%s: path too long", (*argv)[2]);
-	strlist_add(&words, script);
-	for (int i = 3; i < *argc; i++)
-		strlist_add(&words, (*argv)[i]);
-	*argc = (int)words.n;
-	*argv = words.v;
+		if (!o && argv[*i][0] == '-')
+			return fail(err, errlen, "unknown option '%s' (see capsa %s--help)", argv[*i],
+				    exec ? "exec " : "");
+		if (!o)
+			return fail(err, errlen, "missing '--' before the command '%s' (usage: %s)",
+				    argv[*i], usage);
+		if (exec && !exec_option(o))
+			return fail(err, errlen, "--%s is for the sandbox (capsa --%s ...), not for capsa exec",
+				    o->lng, o->lng);
+		if (o->arg && !val && ++*i == argc)
+			return fail(err, errlen, "option --%s needs a value: %s", o->lng, o->arg);
+		if (!o->arg && val)
+			return fail(err, errlen, "option --%s takes no value", o->lng);
+		if (o->set(cfg, o->arg && !val ? argv[*i] : val, err, errlen) < 0)
+			return -1;
+		if (cfg->action == ACT_HELP || cfg->action == ACT_VERSION)
+			return 0;
+	}
+	if (*i == argc && cfg->action != ACT_CHECK)
+		return fail(err, errlen, "missing '-- COMMAND' (usage: %s)", usage);
 	return 0;
 }
 
@@ -604,38 +570,34 @@ expand_shebang(struct capsa_config *cfg, int *argc, char ***argv, char *err, uns
  * @err:    a one-line message on failure.
  * @errlen: its size.
  *
+ * `capsa exec PATH [OPTIONS] -- COMMAND [ARG...]` sets @cfg->exec and
+ * control_path, and takes only the options about the command.
+ *
  * Return: 0, or -1 with @err set.
  */
 int
 options_parse(struct capsa_config *cfg, int argc, char **argv, char *err, unsigned errlen)
 {
-	int i;
+	bool exec = argc > 1 && !strcmp(argv[1], "exec");
+	int i = exec ? 3 : 1;
 
-	*cfg = (struct capsa_config){ .memory_mib = DEFAULT_MEMORY_MIB, .cpus = 1, .cid = 3 };
-	if (expand_shebang(cfg, &argc, &argv, err, errlen) < 0)
+	*cfg = (struct capsa_config){ .memory_mib = DEFAULT_MEMORY_MIB, .cpus = 1, .cid = 3,
+				       .kill_after_s = DEFAULT_KILL_AFTER_S };
+	if (exec) {
+		cfg->exec = true;
+		if (argc > 2 && (!strcmp(argv[2], "-h") || !strcmp(argv[2], "--help")))
+			return set_help(cfg, NULL, err, errlen);
+		if (argc < 3 || argv[2][0] == '-' || !argv[2][0])
+			return fail(err, errlen, "capsa exec needs the control socket first (usage: %s)",
+				    EXEC_USAGE);
+		cfg->control_path = argv[2];
+	} else if (shebang_expand(cfg, &argc, &argv, err, errlen) < 0) {
 		return -1;
-	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
-		char *val;
-		const struct option_def *o = find_option(argv[i], &val);
-
-		if (!o && argv[i][0] == '-')
-			return fail(err, errlen, "unknown option '%s' (see capsa --help)", argv[i]);
-		if (!o)
-			return fail(err, errlen, "missing '--' before the command '%s' "
-				    "(usage: capsa [OPTIONS] -- COMMAND [ARG...])", argv[i]);
-		if (o->arg && !val && ++i == argc)
-			return fail(err, errlen, "option --%s needs a value: %s", o->lng, o->arg);
-		if (!o->arg && val)
-			return fail(err, errlen, "option --%s takes no value", o->lng);
-		if (o->set(cfg, o->arg && !val ? argv[i] : val, err, errlen) < 0)
-			return -1;
-		if (cfg->action == ACT_HELP || cfg->action == ACT_VERSION)
-			return 0;
 	}
-	if (cfg->action == ACT_CHECK)
+	if (parse_options(cfg, argc, argv, &i, exec ? EXEC_USAGE : RUN_USAGE, exec, err, errlen) < 0)
+		return -1;
+	if (cfg->action == ACT_HELP || cfg->action == ACT_VERSION || cfg->action == ACT_CHECK)
 		return 0;
-	if (i == argc)
-		return fail(err, errlen, "missing '-- COMMAND' (usage: capsa [OPTIONS] -- COMMAND [ARG...])");
 	cfg->argv = argv + i + 1;
 	cfg->argc = argc - i - 1;
 	if (check_net(cfg, err, errlen) < 0 || netopt_check(cfg, err, errlen) < 0)
@@ -645,21 +607,30 @@ options_parse(struct capsa_config *cfg, int argc, char **argv, char *err, unsign
 
 /**
  * options_usage() - print the help: every option, a line and an example.
+ * @exec: the help of `capsa exec`, with only its options.
  */
 void
-options_usage(void)
+options_usage(bool exec)
 {
-	printf("usage: capsa [OPTIONS] -- COMMAND [ARG...]\n\n"
-	       "Run COMMAND inside a KVM micro-VM and exit with its status.\n\n"
-	       "options:\n");
+	if (exec)
+		printf("usage: " EXEC_USAGE "\n\n"
+		       "Run COMMAND in the sandbox of `capsa --control PATH`, as `capsa -- COMMAND`\n"
+		       "would run it there.\n\noptions:\n");
+	else
+		printf("usage: " RUN_USAGE "\n\n"
+		       "Run COMMAND inside a KVM micro-VM and exit with its status.\n\n"
+		       "options:\n");
 	for (unsigned i = 0; i < ARRAY_SIZE(options); i++) {
 		const struct option_def *o = &options[i];
 		char left[64];
 
+		if (exec && !exec_option(o))
+			continue;
 		snprintf(left, sizeof(left), "%s%c%s--%s%s%s", o->shrt ? "-" : "",
 			 o->shrt ? o->shrt : ' ', o->shrt ? ", " : "  ", o->lng,
 			 o->arg ? " " : "", o->arg ? o->arg : "");
-		printf("  %-26s %s\n  %-26s   e.g. capsa %s -- ...\n", left, o->help, "", o->example);
+		printf("  %-26s %s\n  %-26s   e.g. capsa %s%s -- ...\n", left, o->help, "",
+		       exec ? "exec PATH " : "", o->example);
 	}
 	printf("\nexit status: the command's; 128+N if it died of signal N; 124 timeout;\n"
 	       "125 capsa failed; 126 command not executable; 127 command not found.\n");

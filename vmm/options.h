@@ -15,6 +15,7 @@
 #define MAX_MEMORY_MIB (64 * 1024)
 #define MAX_CPUS 64
 #define MAX_RUN_BYTES (1024 * 1024)	/* argv + environment, as in the guest */
+#define DEFAULT_KILL_AFTER_S 10		/* as docker stop waits */
 #define MAX_DISKS 16			/* --disk: /dev/vda to /dev/vdp */
 #define MAX_PUBLISH 16			/* -p */
 
@@ -43,6 +44,7 @@ struct net_policy;
 
 struct capsa_config {
 	enum action action;
+	bool exec;			/* capsa exec PATH: a client of --control PATH */
 	uint64_t memory_mib;
 	unsigned cpus;
 	bool verbose;
@@ -51,6 +53,7 @@ struct capsa_config {
 	uint64_t kill_after_s;		/* after a forwarded signal; 0: never */
 	const char *workdir;
 	const char *vsock_path;		/* --vsock: Firecracker-style unix socket */
+	const char *control_path;	/* --control: the socket `capsa exec` connects to */
 	uint64_t cid;			/* the guest's vsock address */
 	const char *net_tap;		/* --net tap:NAME: NAME, or NULL for no network */
 	uint8_t mac[6];			/* --mac, valid when mac_set */
@@ -74,7 +77,7 @@ struct capsa_config {
 
 int options_parse(struct capsa_config *cfg, int argc, char **argv,
 		  char *err, unsigned errlen);
-void options_usage(void);
+void options_usage(bool exec);
 int strlist_add(struct strlist *l, char *s);
 int netopt_user(struct capsa_config *cfg, char *err, unsigned errlen);
 int netopt_allow(struct capsa_config *cfg, char *val, char *err, unsigned errlen);
@@ -83,5 +86,6 @@ int netopt_log(struct capsa_config *cfg, char *val, char *err, unsigned errlen);
 int netopt_publish(struct capsa_config *cfg, char *val, char *err, unsigned errlen);
 int netopt_check(const struct capsa_config *cfg, char *err, unsigned errlen);
 int shebang_split(const char *line, struct strlist *words, char *err, unsigned errlen);
+int shebang_expand(struct capsa_config *cfg, int *argc, char ***argv, char *err, unsigned errlen);
 
 #endif

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
- * serial.c - a transmit-only 8250 UART. The guest kernel prints its log here;
- * capsa shows it with --verbose, keeps the last lines for error reports,
- * and watches it for a kernel panic. Transmission is instant, so the
- * "transmitter empty" interrupt is pending whenever the guest enables it.
+ * serial.c - a transmit-only 8250 UART: the guest kernel's console without
+ * --verbose (it then prints only a panic) and its early console with it,
+ * until virtio-console takes over; the bytes go to the kernel log (klog.c).
+ * Transmission is instant, so the "transmitter empty" interrupt is pending
+ * whenever the guest enables it.
  */
 #include <string.h>
 #include <unistd.h>
 
+#include "klog.h"
 #include "serial.h"
 #include "util.h"
 #include "vm.h"
@@ -20,47 +22,6 @@ enum { RBR_THR, IER, IIR_FCR, LCR, MCR, LSR, MSR, SCR };
 #define IIR_THRI	0x02
 #define LSR_TEMT_THRE	0x60
 #define MSR_DCD_DSR_CTS	0xb0
-
-static void
-keep_tail(struct serial *s, const char *p, unsigned n)
-{
-	if (n >= SERIAL_TAIL) {
-		p += n - SERIAL_TAIL;
-		n = SERIAL_TAIL;
-	}
-	if (s->tail_len + n > SERIAL_TAIL) {
-		unsigned drop = s->tail_len + n - SERIAL_TAIL;
-
-		memmove(s->tail, s->tail + drop, s->tail_len - drop);
-		s->tail_len -= drop;
-	}
-	memcpy(s->tail + s->tail_len, p, n);
-	s->tail_len += n;
-}
-
-static void
-end_line(struct serial *s)
-{
-	s->line[s->line_len++] = '\n';
-	if (s->out_fd >= 0)
-		(void)!write(s->out_fd, s->line, s->line_len);
-	keep_tail(s, s->line, s->line_len);
-	s->line[s->line_len - 1] = 0;
-	if (strstr(s->line, "Kernel panic - not syncing"))
-		vm_stop(s->vm, VM_PANIC, "guest kernel panicked");
-	s->line_len = 0;
-}
-
-static void
-put_char(struct serial *s, uint8_t c)
-{
-	if (c == '\r')
-		return;
-	if (c != '\n')
-		s->line[s->line_len++] = (char)c;
-	if (c == '\n' || s->line_len == sizeof(s->line) - 2)
-		end_line(s);
-}
 
 static void
 update_irq(struct serial *s)
@@ -105,7 +66,7 @@ serial_write(struct serial *s, unsigned reg, uint8_t v)
 		if (dlab) {
 			s->dll = v;
 		} else {
-			put_char(s, v);
+			klog_write(s->log, &v, 1);
 			s->thr_int = true;
 		}
 		break;
@@ -145,37 +106,19 @@ serial_access(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool writ
 
 /**
  * serial_init() - attach the UART at COM1.
- * @s:      zeroed.
- * @vm:     the VM.
- * @out_fd: where complete lines of kernel output go, or -1.
+ * @s:   zeroed.
+ * @vm:  the VM.
+ * @log: where the bytes the guest sends go.
  *
  * Return: 0 or -errno.
  */
 int
-serial_init(struct serial *s, struct vm *vm, int out_fd)
+serial_init(struct serial *s, struct vm *vm, struct klog *log)
 {
 	pthread_mutex_init(&s->lock, NULL);
 	s->vm = vm;
-	s->out_fd = out_fd;
+	s->log = log;
 	return bus_add(&vm->pio, SERIAL_PORT, 8, serial_access, s);
-}
-
-/**
- * serial_tail() - the last kernel messages, NUL-terminated.
- * @s:    the UART.
- * @buf:  destination.
- * @size: its size.
- */
-void
-serial_tail(struct serial *s, char *buf, unsigned size)
-{
-	unsigned n;
-
-	pthread_mutex_lock(&s->lock);
-	n = MIN(size - 1, s->tail_len);
-	memcpy(buf, s->tail + s->tail_len - n, n);
-	buf[n] = 0;
-	pthread_mutex_unlock(&s->lock);
 }
 
 /*

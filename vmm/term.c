@@ -6,6 +6,7 @@
  * so a crash or an error never leaves the user's shell in raw mode.
  */
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -74,4 +75,18 @@ term_size(unsigned *rows, unsigned *cols)
 			return true;
 		}
 	return false;
+}
+
+/**
+ * term_env() - the TERM entry for a command given a pty: the host's, when
+ * it is set and short, else xterm.
+ * @buf: filled with "TERM=...".
+ * @len: its size, at least 48.
+ */
+void
+term_env(char *buf, size_t len)
+{
+	const char *term = getenv("TERM");
+
+	snprintf(buf, len, "TERM=%s", term && *term && strlen(term) < 40 ? term : "xterm");
 }

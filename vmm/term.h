@@ -7,10 +7,12 @@
 #define CAPSA_TERM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 int term_raw(int fd);
 void term_restore(void);
 bool term_size(unsigned *rows, unsigned *cols);
+void term_env(char *buf, size_t len);
 
 #endif

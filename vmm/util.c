@@ -80,6 +80,20 @@ log_warn(const char *fmt, ...)
 }
 
 /**
+ * log_state() - one line of capsa's state dump (SIGUSR1), always shown.
+ * @fmt: printf format.
+ */
+void
+log_state(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_line("state: ", fmt, ap);
+	va_end(ap);
+}
+
+/**
  * die() - print one line naming the cause and exit with EXIT_CAPSA.
  * @fmt: printf format.
  *

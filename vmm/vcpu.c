@@ -142,6 +142,8 @@ vcpu_main(void *arg)
 			break;
 		}
 		reason = cpu->run->exit_reason;
+		atomic_store_explicit(&cpu->last_exit, reason, memory_order_relaxed);
+		atomic_fetch_add_explicit(&cpu->exits, 1, memory_order_relaxed);
 		fn = reason < ARRAY_SIZE(exit_handlers) && exit_handlers[reason]
 		     ? exit_handlers[reason] : exit_unexpected;
 		if (fn(cpu) == VCPU_STOP)

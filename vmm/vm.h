@@ -32,6 +32,8 @@ struct vcpu {
 	int fd;
 	struct kvm_run *run;
 	pthread_t thread;
+	_Atomic uint64_t exits;		/* for the state dump: how far it got */
+	_Atomic uint32_t last_exit;	/* KVM_EXIT_*, or UINT32_MAX before the first */
 };
 
 struct vm {
@@ -53,6 +55,7 @@ int vm_start(struct vm *vm);
 void vm_stop(struct vm *vm, enum vm_end why, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int vm_irq_line(struct vm *vm, unsigned irq, int level);
+void vm_dump(struct vm *vm, unsigned first_pin, unsigned npins);
 
 void *vcpu_main(void *arg);
 

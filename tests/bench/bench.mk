@@ -8,6 +8,8 @@
 #   make bench-net      TCP over a tap (tests/bench/net.sh)
 #   make bench-netuser  --net user against QEMU with slirp and with passt
 #                       (tests/bench/netuser.sh)
+#   make bench-exec     `capsa exec PATH -- true` beside `capsa -- true`
+#                       (tests/bench/exec.sh)
 #   make bench-report   the table and JSON again from the last logs
 #   make bench-ehost    how often the emulated KVM host kills a guest, capsa's
 #                       and QEMU's side by side (not part of bench; 1-2 min a round)
@@ -35,11 +37,15 @@ bench-net: capsa $(B)/tests-bin/nettool
 bench-netuser: capsa $(B)/tests-bin/netlab $(BENCH_BIN)/connrate
 	bash tests/bench/netuser.sh
 
+bench-exec: capsa $(BENCH_BIN)/measure
+	sh tests/bench/exec.sh $(B) ./capsa $(BENCH_BIN)
+
 # Under `make bench` one emulated host at a time (2 cores are plenty busy).
 ifneq ($(filter bench,$(MAKECMDGOALS)),)
 bench-vm: | bench-blk
 bench-net: | bench-vm
-bench-netuser: | bench-net
+bench-exec: | bench-net
+bench-netuser: | bench-exec
 endif
 
 bench-ehost: capsa
@@ -48,7 +54,7 @@ bench-ehost: capsa
 bench-report:
 	python3 tests/bench/report.py $(B) ./capsa
 
-bench: bench-vm bench-net bench-netuser
+bench: bench-vm bench-net bench-exec bench-netuser
 	python3 tests/bench/report.py $(B) ./capsa
 
-.PHONY: bench-vm bench-net bench-netuser bench-ehost bench-report
+.PHONY: bench-vm bench-net bench-exec bench-netuser bench-ehost bench-report

@@ -3,7 +3,8 @@
 
 Reads the measurements of the last runs (BUILD_DIR/bench-vm/log from
 tests/bench/vm.sh, BUILD_DIR/bench-blk/log from tests/bench/blk.sh,
-BUILD_DIR/bench-net/ehost.log from tests/bench/net.sh), adds
+BUILD_DIR/bench-net/ehost.log from tests/bench/net.sh,
+BUILD_DIR/bench-exec/log from tests/bench/exec.sh), adds
 the static facts (binary sizes, seccomp filter sizes), prints one markdown
 table on stdout and writes the same figures to BUILD_DIR/bench.json. A
 bench.json already there is kept as bench-prev.json, and capsa's figures
@@ -238,7 +239,14 @@ def build_rows(runs, blk, net, facts):
             f"busybox nc; QEMU: virtio-net-device, vhost=off; {len(c)} / {len(q)} runs"
             if c or q else "not measured (bench-net failed or did not run)", c, q)
 
-    # 7. Static facts.
+    # 7. capsa exec beside a boot, in the same run (tests/bench/exec.sh).
+    ce, cb = values(runs, "exec", "capsa", "wall_ms"), values(runs, "exec_boot", "capsa", "wall_ms")
+    row("`capsa exec PATH -- true`, median", "ms", median(ce), median(cb), True,
+        f"beside `capsa -- true` in the same run; {len(ce)} execs / {len(cb)} boots"
+        if ce else "not measured (bench-exec failed or did not run)", ce, cb,
+        qlabel="`capsa -- true`")
+
+    # 8. Static facts.
     f = facts
     qtotal = f.get("qemu_bytes", 0) + f.get("qemu_libs_bytes", 0)
     row("binary size as built (capsa: with guest kernel + initramfs)", "MiB",
@@ -283,6 +291,10 @@ def goals():
     m = get("VMM overhead")
     if m and m["capsa"] is not None:
         out.append(("VMM overhead under 3 MiB", f"{m['capsa']:.1f} MiB", m["capsa"] < 3))
+    e = get("`capsa exec PATH -- true`")
+    if e and e["capsa"] and e["qemu"]:
+        out.append(("an exec costs at most 5% of a boot", f"{100 * e['capsa'] / e['qemu']:.1f}%",
+                    e["capsa"] <= 0.05 * e["qemu"]))
     out.append(("binary under 8 MiB", f"{rows_by('binary size as built')['capsa']:.1f} MiB",
                 rows_by("binary size as built")["capsa"] < 8))
     io = [r for r in rows if r["unit"] in ("MB/s", "IOPS") and r["capsa"] is not None
@@ -301,6 +313,7 @@ def rows_by(prefix):
 
 def main():
     runs, env = read_vm(os.path.join(B, "bench-vm", "log"))
+    runs.update(read_vm(os.path.join(B, "bench-exec", "log"))[0])
     blk = read_blk(os.path.join(B, "bench-blk", "log"))
     net = read_net(os.path.join(B, "bench-net", "ehost.log"))
     facts = static_facts()

@@ -10,7 +10,7 @@
  * --env-file has its own harness (fuzz_envfile): here it could name any
  * file, /dev/stdin included, so inputs that use it are skipped.
  *
- * fuzz-sources: vmm/options.c vmm/util.c
+ * fuzz-sources: vmm/options.c vmm/shebang.c vmm/util.c
  */
 #include <stdlib.h>
 #include <string.h>

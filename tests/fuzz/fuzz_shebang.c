@@ -7,7 +7,7 @@
  * no unquoted whitespace survives; and quoting every word in single quotes
  * (with ' written as '\'') and splitting again gives the same words.
  *
- * fuzz-sources: vmm/options.c
+ * fuzz-sources: vmm/shebang.c
  */
 #include <stdlib.h>
 #include <string.h>

@@ -222,6 +222,22 @@ _hs = bytes([1]) + struct.pack(">I", len(_h))[1:] + _h
 seed("sniff", "tls", b"\1" + bytes([22, 3, 1]) + struct.pack(">H", len(_hs)) + _hs)
 seed("sniff", "tls-split", b"\1" + bytes([22, 3, 1, 0, 10]) + _hs[:10]
      + bytes([22, 3, 1]) + struct.pack(">H", len(_hs) - 10) + _hs[10:])
+# ---- control: mode byte, then the frames of one side (fuzz_control.c) -------
+def wframe(t, payload=b""):
+    return struct.pack("<BI", t, len(payload)) + payload
+
+
+START = b"ash\0a-c\0aecho $1\0a\0eA=1\0w/tmp\0t24x80\0o30\0"
+seed("control", "client", bytes([1 | (63 << 1)]) + wframe(1, START) + wframe(2, b"input")
+     + wframe(3) + wframe(4, struct.pack("<I", 2)) + wframe(5, struct.pack("<HH", 50, 132))
+     + wframe(6, b"\1"))
+seed("control", "client-bytewise", bytes([1]) + wframe(1, b"atrue\0") + wframe(2, b"x" * 300))
+seed("control", "server", bytes([0 | (127 << 1)]) + wframe(16, b"out\n") + wframe(17, b"err\n")
+     + wframe(20, struct.pack("<I", 5)) + wframe(18, struct.pack("<I", 0)))
+seed("control", "server-error", bytes([0 | (7 << 1)]) + wframe(19, b"the sandbox ended"))
+seed("control", "start-only", bytes([3]) + START)
+seed("control", "start-bad", bytes([3]) + b"aecho\0t0x0\0o99999999999\0q\0")
+seed("control", "too-big", bytes([1]) + struct.pack("<BI", 2, 65537))
 
 for harness, files in seeds.items():
     d = os.path.join(OUT, harness)

@@ -208,16 +208,24 @@ broker(const char *rules)
 		if (policy_add(r.p, t + (*t == '!'), *t == '!', err, sizeof(err)) < 0)
 			printf("# bad test rule: %s\n", err);
 	r.log = open(logpath, O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
-	struct broker_config cfg = { r.p, NULL, r.log, false,
+	struct broker_config cfg = { .policy = r.p, .log_fd = r.log,
 #ifdef __GLIBC__
 		/* glibc's resolver and ASan need syscalls the musl capsa never makes */
-		JAIL_OFF
+		.jail = JAIL_OFF,
 #else
-		JAIL_STRICT
+		.jail = JAIL_STRICT,
 #endif
 	};
-	if (broker_start(&cfg, &r.ctl, &r.pid) < 0)
-		printf("# broker_start failed\n");
+	int sv[2];
+
+	/* As vmm/broker.c's broker_start() does. */
+	socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv);
+	r.pid = fork();
+	if (r.pid == 0)
+		broker_main(sv[1], &cfg);
+	close(sv[1]);
+	fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	r.ctl = sv[0];
 	return r;
 }
 

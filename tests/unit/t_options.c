@@ -156,6 +156,17 @@ static const struct bad bad[] = {
 	{ { "--mac", "52:54:00:12:34:56", "--", "x" }, "--mac needs --net tap:NAME" },
 	{ { "--ip", "10.0.2.15/24", "--", "x" }, "--ip needs --net tap:NAME" },
 	{ { "--gateway", "10.0.2.2", "--", "x" }, "--gateway needs --net tap:NAME" },
+	{ { "--control", "", "--", "x" }, "--control needs a path" },
+	{ { "exec" }, "capsa exec needs the control socket first" },
+	{ { "exec", "--", "x" }, "capsa exec needs the control socket first" },
+	{ { "exec", "-e", "A=1", "--", "x" }, "capsa exec needs the control socket first" },
+	{ { "exec", "/s" }, "missing '-- COMMAND' (usage: capsa exec PATH" },
+	{ { "exec", "/s", "x" }, "missing '--' before the command 'x' (usage: capsa exec PATH" },
+	{ { "exec", "/s", "--memory", "1G", "--", "x" }, "--memory is for the sandbox" },
+	{ { "exec", "/s", "--control", "/t", "--", "x" }, "--control is for the sandbox" },
+	{ { "exec", "/s", "--bogus", "--", "x" }, "unknown option '--bogus' (see capsa exec --help)" },
+	{ { "exec", "/s", "--" }, "no command after '--'" },
+	{ { "exec", "/s", "-w", "rel", "--", "x" }, "must be an absolute path" },
 };
 
 static int
@@ -252,7 +263,34 @@ test_bad(void)
 		CHECK(r == -1 && strstr(err, bad[i].msg) && !strchr(err, '\n'),
 		      "bad: \"%s\" in one line (got \"%s\")", bad[i].msg, err);
 		free(c.env.v);
+		free(c.policy);
 	}
+}
+
+/* capsa exec PATH [OPTIONS] -- COMMAND: the command's options, the same parsers. */
+static void
+test_exec(void)
+{
+	struct capsa_config c;
+	char err[256];
+
+	CHECK(parse((const char *[]){ "exec", "/run/box.sock", "-e", "A=1", "-w", "/tmp", "-t",
+				      "--timeout=5", "--kill-after=0", "--", "sh", "x", NULL },
+		    &c, err, sizeof(err)) == 0 &&
+	      c.exec && !strcmp(c.control_path, "/run/box.sock") && c.env.n == 1 &&
+	      !strcmp(c.workdir, "/tmp") && c.tty == TTY_FORCE && c.timeout_s == 5 &&
+	      c.kill_after_s == 0 && c.argc == 2 && !strcmp(c.argv[1], "x"),
+	      "exec: PATH, -e, -w, -t, --timeout, --kill-after and the command (%s)", err);
+	free(c.env.v);
+	CHECK(parse((const char *[]){ "exec", "/s", "--", "true", NULL }, &c, err, sizeof(err)) == 0 &&
+	      c.kill_after_s == DEFAULT_KILL_AFTER_S && c.action == ACT_RUN,
+	      "exec: --kill-after defaults as capsa's");
+	CHECK(parse((const char *[]){ "exec", "--help", NULL }, &c, err, sizeof(err)) == 0 &&
+	      c.exec && c.action == ACT_HELP, "capsa exec --help: its own help");
+	CHECK(parse((const char *[]){ "--control", "/c", "--", "x", NULL }, &c, err, sizeof(err)) == 0 &&
+	      !c.exec && !strcmp(c.control_path, "/c"), "--control PATH on a sandbox");
+	CHECK(parse((const char *[]){ "--", "exec", "/s", NULL }, &c, err, sizeof(err)) == 0 &&
+	      !c.exec && !strcmp(c.argv[0], "exec"), "-- exec: a command named exec, not the client");
 }
 
 static void
@@ -399,6 +437,26 @@ test_net(void)
 		    &c, err, sizeof(err)) == 0 && !c.gateway, "--ip /32 without a gateway (%s)", err);
 }
 
+/* --kill-after: 10 s unless told, and 0 waits for the command forever. */
+static void
+test_kill_after(void)
+{
+	struct capsa_config c;
+	char err[256];
+
+	CHECK(parse((const char *[]){ "--", "x", NULL }, &c, err, sizeof(err)) == 0 &&
+	      c.kill_after_s == 10, "default --kill-after is 10 s");
+	CHECK(parse((const char *[]){ "--kill-after", "0", "--", "x", NULL }, &c, err,
+		    sizeof(err)) == 0 && c.kill_after_s == 0, "--kill-after 0: never (%s)", err);
+	CHECK(parse((const char *[]){ "--kill-after=30", "--", "x", NULL }, &c, err,
+		    sizeof(err)) == 0 && c.kill_after_s == 30, "--kill-after=30 (%s)", err);
+	CHECK(parse((const char *[]){ "--kill-after", "-1", "--", "x", NULL }, &c, err,
+		    sizeof(err)) < 0 && strstr(err, "--kill-after -1: not a number of seconds"),
+	      "--kill-after -1 refused (%s)", err);
+	CHECK(parse((const char *[]){ "--kill-after", "5s", "--", "x", NULL }, &c, err,
+		    sizeof(err)) < 0, "--kill-after 5s refused");
+}
+
 int
 main(void)
 {
@@ -407,10 +465,12 @@ main(void)
 	test_good();
 	test_net_user();
 	test_bad();
+	test_exec();
 	test_actions();
 	test_size_cap();
 	test_parse_u64();
 	test_env_file();
 	test_net();
+	test_kill_after();
 	return tap_done();
 }

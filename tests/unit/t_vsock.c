@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,8 @@
 #include "tap.h"
 #include "vsenv.h"
 #include "net/msg.h"
+#include "virtio/vsock.h"
+#include "vmm/broker.h"
 #include "vmm/util.h"
 
 #define HDR ((uint32_t)sizeof(struct virtio_vsock_hdr))
@@ -441,23 +444,30 @@ test_broken_and_reset(void)
 static void
 test_bridge(void)
 {
-	char dir[] = "/tmp/capsa-t-vsock-XXXXXX", path[64], abs[108];
+	char dir[] = "/tmp/capsa-t-vsock-XXXXXX", path[64];
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	struct pkt p;
-	int c, fd;
+	int c;
 
 	if (!CHECK(mkdtemp(dir) != NULL, "bridge: temporary directory"))
 		return;
 	snprintf(path, sizeof(path), "%s/v.sock", dir);
-	fd = bridge_bind(path, abs, sizeof(abs));
-	CHECK(fd >= 0 && vsock_bridge(env.dev, fd) == 0, "bridge: listening on PATH");
-	CHECK_INT(bridge_bind(path, abs, sizeof(abs)), -EEXIST, "bridge: an existing PATH is refused");
+	CHECK_INT(vsock_bridge(env.dev, path), 0, "bridge: listening on PATH");
+	CHECK_INT(vsock_bridge(env.dev, path), -EEXIST, "bridge: an existing PATH is refused");
+	CHECK_INT(broker_start(), 0, "bridge: the broker starts");
 	strcpy(a.sun_path, path);
 	c = socket(AF_UNIX, SOCK_STREAM, 0);
 	CHECK_INT(connect(c, (struct sockaddr *)&a, sizeof(a)), 0, "bridge: client connects");
 	CHECK_INT((int)write(c, "CONNECT 5000\n", 13), 13, "bridge: client sends CONNECT");
 	CHECK(vsenv_pump(&env) < VSENV_MAX_BATCHES, "bridge: the loop goes idle");
-	expect(&p, VIRTIO_VSOCK_OP_REQUEST, 1U << 30, 5000, "bridge: REQUEST to the guest");
+	/* The exec test's connection has host port 2^30: the next one. */
+	expect(&p, VIRTIO_VSOCK_OP_REQUEST, (1U << 30) + 1, 5000, "bridge: REQUEST to the guest");
+	close(c);
+	c = socket(AF_UNIX, SOCK_STREAM, 0);
+	connect(c, (struct sockaddr *)&a, sizeof(a));
+	CHECK_INT((int)write(c, "CONNECT 1129316356\n", 19), 19, "bridge: CONNECT to PORT_EXEC");
+	CHECK(vsenv_pump(&env) < VSENV_MAX_BATCHES, "bridge: the loop goes idle again");
+	expect_none("bridge: capsa's own ports are not the bridge's");
 	close(c);
 	/* The broker would remove PATH at exit, but not the directory. */
 	unlink(path);
@@ -478,7 +488,7 @@ test_broker(void)
 	char buf[8] = { 0 };
 
 	socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, ch);
-	CHECK_INT(vsock_broker(env.dev, ch[0], 0, true), 0, "broker: the channel is watched");
+	CHECK_INT(vsock_broker(env.dev, ch[0], true), 0, "broker: the channel is watched");
 	h = hdr(VIRTIO_VSOCK_OP_REQUEST, 8100, PORT_NET, 0);
 	tx(&h, NULL, "broker: REQUEST to PORT_NET");
 	CHECK(!rx(&p), "broker: no RESPONSE before the broker's answer");
@@ -526,6 +536,40 @@ test_broker(void)
 	vsenv_pump(&env);
 }
 
+/* --control PATH: clients wait until the guest serves execs, then each is a
+ * connection to PORT_EXEC. */
+static void
+test_exec(void)
+{
+	char dir[] = "/tmp/capsa-t-exec-XXXXXX", path[64];
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct vsock_exec *x;
+	struct stat st;
+	struct pkt p;
+	int c, e;
+
+	if (!CHECK(mkdtemp(dir) != NULL, "exec: temporary directory"))
+		return;
+	snprintf(path, sizeof(path), "%s/c.sock", dir);
+	x = vsock_exec_listen(env.dev, path, &e);
+	CHECK(x && e == 0, "exec: listening on PATH");
+	CHECK(stat(path, &st) == 0 && S_ISSOCK(st.st_mode) && (st.st_mode & 0777) == 0600,
+	      "exec: PATH is a socket of mode 0600 (%o)", st.st_mode & 0777);
+	CHECK(!vsock_exec_listen(env.dev, path, &e) && e == -EEXIST, "exec: an existing PATH is refused");
+	strcpy(a.sun_path, path);
+	c = socket(AF_UNIX, SOCK_STREAM, 0);
+	CHECK_INT(connect(c, (struct sockaddr *)&a, sizeof(a)), 0, "exec: a client connects");
+	CHECK(vsenv_pump(&env) < VSENV_MAX_BATCHES, "exec: the loop goes idle");
+	expect_none("exec: nothing for the guest before it serves execs");
+	vsock_exec_ready(x);
+	CHECK(vsenv_pump(&env) < VSENV_MAX_BATCHES, "exec: the loop goes idle once ready");
+	expect(&p, VIRTIO_VSOCK_OP_REQUEST, 1U << 30, PORT_EXEC,
+	       "exec: the waiting client becomes a REQUEST to PORT_EXEC");
+	close(c);
+	unlink(path);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -539,6 +583,7 @@ main(void)
 	test_shutdown();
 	test_flow();
 	test_broken_and_reset();
+	test_exec();		/* before the bridge's test starts the broker */
 	test_bridge();
 	test_broker();
 	vsenv_free(&env);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "vsenv.h"
+#include "virtio/vsock_int.h"
 
 const uint32_t vsenv_port[VS_NPORTS] = {
 	PORT_CONTROL, PORT_STDIN, PORT_STDOUT, PORT_STDERR, 50, 51,
@@ -114,7 +115,7 @@ vsenv_kick(struct vsenv *e, unsigned q)
  * Tear everything down, freeing what the device allocated: a driver reset
  * closes every connection, the next loop pass frees them, and the device
  * itself is one calloc'd block (vsock_create()), freed here since capsa
- * never frees it (it lives until exit).
+ * never frees it (it lives until exit), and so are its services.
  */
 void
 vsenv_free(struct vsenv *e)
@@ -127,6 +128,11 @@ vsenv_free(struct vsenv *e)
 				close(e->vdev->vq[q].kick_fd);
 		close(e->vdev->irq_fd);
 		pthread_mutex_destroy(&e->vdev->lock);
+		/* Each service is the first member of its own calloc'd block. */
+		for (struct vsock_service *s = e->dev->services, *next; s; s = next) {
+			next = s->next;
+			free(s);
+		}
 		free(e->dev);
 	}
 	for (unsigned i = 0; i < VS_NPORTS; i++)

@@ -62,6 +62,9 @@ mkdir -p "$R/tests/bin"
 # Modules plus whatever they depend on, in load order (deps first).  The .deb
 # has no modules.dep (depmod runs in postinst), so ask modinfo.  busybox insmod
 # cannot read compressed modules, so .ko.xz/.ko.zst are decompressed here.
+# modinfo is in /sbin or /usr/sbin (kmod), which a user's PATH may lack.
+PATH=$PATH:/usr/sbin:/sbin
+command -v modinfo >/dev/null || die "modinfo not found (sh .ci/deps installs kmod)"
 : >"$R/lib/modules/order"
 addmod() {
 	grep -qx "$1" "$R/lib/modules/order" && return

@@ -37,6 +37,8 @@
 #include <linux/veth.h>
 #include <linux/vm_sockets.h>
 
+#include "../../guest/proto.h"
+
 static int
 die(const char *what)
 {
@@ -242,7 +244,7 @@ get(const char *addr, int port, const char *host)
 static int
 vsock_net(void)
 {
-	struct sockaddr_vm a = { .svm_family = AF_VSOCK, .svm_cid = 2, .svm_port = 0x43500004 };
+	struct sockaddr_vm a = { .svm_family = AF_VSOCK, .svm_cid = HOST_CID, .svm_port = PORT_NET };
 	int s = socket(AF_VSOCK, SOCK_STREAM, 0);
 
 	if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)) < 0) {

@@ -66,6 +66,12 @@ watchdog() {
 				echo "#   $(cat $t/comm) $(cut -d' ' -f3 $t/stat) wchan=$(cat $t/wchan) syscall=$(cut -d' ' -f1 $t/syscall) utime=$(cut -d' ' -f14 $t/stat)"
 				sed 's/^/#     /' $t/stack 2>/dev/null | head -n 12
 			done
+			# What capsa waits for: its vCPUs, IOAPIC pins, rings and
+			# requests in flight (SIGUSR1), from its stderr if a file.
+			err=$(readlink /proc/$pid/fd/2)
+			kill -USR1 "$pid"
+			sleep 2
+			[ ! -f "$err" ] || grep '^capsa: state: ' "$err" | tail -n 40 | sed 's/^/#   /'
 			# In the emulated host a stuck guest is how its freezes
 			# begin: emulated-host.sh reruns the group in a fresh one.
 			[ -z "${EHOST:-}" ] || echo "EHOST-STUCK"

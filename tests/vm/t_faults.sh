@@ -66,6 +66,26 @@ t_panic() {
 	expect_grep "guest kernel panic: said so" "$T/err" "guest kernel panicked"
 	if [ "$took" -lt 30 ]; then ok "guest kernel panic: promptly (${took}s)"
 	else fail "guest kernel panic: promptly" "took ${took}s"; fi
+	expect_grep "guest kernel panic: its message shown" "$T/err" "Kernel panic - not syncing: sysrq triggered crash"
+	# --verbose: the log goes through virtio-console's hvc0, panic included.
+	cap -v -- sh -c 'echo c >/proc/sysrq-trigger; sleep 100'
+	expect_eq "guest kernel panic, --verbose: exit 125" "$rc" 125
+	expect_grep "guest kernel panic, --verbose: the panic line" "$T/err" "Kernel panic - not syncing: sysrq triggered crash"
+}
+
+# --verbose: the whole kernel log from its first line (virtio-console
+# replays what the kernel printed before it came up), apart from stdout.
+t_klog() {
+	cap -v -- echo out
+	expect_eq "--verbose: exit 0" "$rc" 0
+	expect_eq "--verbose: stdout is the command's alone" "$(cat "$T/out")" out
+	expect_grep "--verbose: the log from its first line" "$T/err" "^\[ *0\.000000\] Linux version"
+	expect_grep "--verbose: the kernel came to hvc0" "$T/err" "printk: console \[hvc0\] enabled"
+	expect_grep "--verbose: up to the init" "$T/err" "Run /init as init process"
+	n=$(grep -c "Linux version" "$T/err")
+	expect_eq "--verbose: each line once" "$n" 1
+	cap -- sh -c 'dmesg | grep -c "console \[ttyS0\] enabled"'
+	expect_eq "without --verbose: the kernel's console is the 8250" "$(cat "$T/out")" 1
 }
 
 t_kill9() {
@@ -113,4 +133,4 @@ t_load() {
 	rm -f "$T"/load*
 }
 
-ALL_GROUPS="$ALL_GROUPS t_hostile t_panic t_kill9 t_disk_full t_load"
+ALL_GROUPS="$ALL_GROUPS t_hostile t_panic t_klog t_kill9 t_disk_full t_load"

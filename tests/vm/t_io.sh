@@ -17,6 +17,10 @@ t_io_streams() {
 	got=$(printf 'no newline' | "$CAPSA" -- cat)
 	expect_eq "stdin EOF reaches the command" "$got" "no newline"
 	status "cat </dev/null exits at once" 0 -- cat
+	# Pipes, as from a shell pipeline: runtimes such as libuv do not take
+	# a vsock socket for a stream.
+	got=$(echo | "$CAPSA" -- sh -c 'stat -L -c %F /proc/self/fd/0 /proc/self/fd/1 /proc/self/fd/2 2>&1' 2>/dev/null | tr '\n' ' ')
+	expect_eq "without a terminal, fds 0-2 are pipes" "$got" "fifo fifo fifo "
 	got=$(printf 'x' | "$CAPSA" -- sh -c 'cat; echo " after EOF"')
 	expect_eq "command goes on after stdin EOF" "$got" "x after EOF"
 }
@@ -124,18 +128,66 @@ t_io_signals() {
 	status "--timeout not reached: the command's status" 5 --timeout 60 -- sh -c 'exit 5'
 }
 
+# A forwarded SIGTERM has a grace period (--kill-after, 10 s by default):
+# then capsa stops the VM, whether the command ignores the signal or the
+# guest hangs and cannot act on it. SIGUSR1 shows what capsa waits for.
+t_io_grace() {
+	start=$(date +%s)
+	sig "default grace: an obstinate command is stopped (137)" TERM 137 -- \
+		sh -c 'trap "" TERM; echo READY; sleep 100'
+	took=$(($(date +%s) - start))
+	if [ "$took" -ge 9 ] && [ "$took" -le 60 ]; then ok "default grace: about 10 s (${took}s)"
+	else fail "default grace: about 10 s" "took ${took}s"; fi
+	expect_lines "default grace: one line on stderr" "$T/err" 1
+	if grep -q "did not end 10 s after SIGTERM (--kill-after)" "$T/err"; then ok "default grace: the line says why"
+	else fail "default grace: the line says why" "$(cat "$T/err")"; fi
+	# rtspin hangs the guest a second after READY: signal it after that.
+	"$CAPSA" --copy "$(command -v rtspin):/rtspin" -- /rtspin >"$T/out" 2>"$T/err" </dev/null &
+	pid=$!
+	for _i in $(seq 100); do grep -q READY "$T/out" 2>/dev/null && break; sleep 0.1; done
+	sleep 4
+	kill -TERM $pid
+	wait $pid
+	expect_eq "a hung guest: capsa still ends after the grace (137)" "$?" 137
+	# --kill-after 0: capsa waits as long as the command runs.
+	"$CAPSA" --kill-after 0 -- sh -c 'trap "" TERM; echo READY; sleep 100' \
+		>"$T/out" 2>"$T/err" </dev/null &
+	pid=$!
+	for _i in $(seq 100); do grep -q READY "$T/out" 2>/dev/null && break; sleep 0.1; done
+	kill -TERM $pid
+	sleep 15
+	if kill -0 $pid 2>/dev/null; then ok "--kill-after 0: still waiting 15 s after SIGTERM"
+	else fail "--kill-after 0: still waiting 15 s after SIGTERM" "$(cat "$T/err")"; fi
+	kill -USR1 $pid
+	sleep 2
+	if grep -q "^capsa: state: virtio-vsock@0x[0-9a-f]*: status 0xf" "$T/err" &&
+	   grep -q "^capsa: state: vcpu0: [0-9]* exits" "$T/err" &&
+	   grep -q "^capsa: state: ioapic pin 5: vector" "$T/err" &&
+	   grep -q "^capsa: state: virtio-vsock@0x[0-9a-f]* q1: size 256, avail" "$T/err"; then
+		ok "SIGUSR1: the state of vCPUs, pins, devices and queues on stderr"
+	else
+		fail "SIGUSR1: the state of vCPUs, pins, devices and queues on stderr" "$(head -c 600 "$T/err")"
+	fi
+	if kill -0 $pid 2>/dev/null; then ok "SIGUSR1: capsa goes on"
+	else fail "SIGUSR1: capsa goes on"; fi
+	kill -9 $pid
+	wait $pid 2>/dev/null
+}
+
 t_io_copy() {
 	mkdir -p "$T/tree/sub"
 	printf 'hello' >"$T/tree/file"
 	chmod 751 "$T/tree/file"
 	printf 'deep' >"$T/tree/sub/deep"
-	ln -s file "$T/tree/link"
-	ln -s /etc/hostname "$T/tree/outside"
+	ln -sf file "$T/tree/link"
+	# A host file the guest does not have: only a copy of it could be read.
+	printf 'host secret' >"$T/secret"
+	ln -sf "$T/secret" "$T/tree/outside"
 	cap --copy "$T/tree:/work" -- sh -c \
 		'cat /work/file; echo; stat -c %a /work/file; cat /work/sub/deep; echo;
 		 readlink /work/link; readlink /work/outside; cat /work/outside 2>/dev/null || echo not-followed'
 	expect_eq "--copy: contents, modes, symlinks, nothing followed" "$(cat "$T/out")" \
-		"$(printf 'hello\n751\ndeep\nfile\n/etc/hostname\nnot-followed')"
+		"$(printf 'hello\n751\ndeep\nfile\n%s\nnot-followed' "$T/secret")"
 	cap --copy "$T/tree/file" -- cat "$T/tree/file"
 	expect_eq "--copy FILE lands at the same absolute path" "$(cat "$T/out")" hello
 	cap --copy "$T/tree/file:/a/b/c" -- cat /a/b/c
@@ -200,4 +252,4 @@ t_tty() {
 	expect_grep "-t: a terminal even without one" "$T/out" "^/dev/pts/"
 }
 
-ALL_GROUPS="$ALL_GROUPS t_io_env t_io_signals t_io_copy t_io_shebang t_tty"
+ALL_GROUPS="$ALL_GROUPS t_io_env t_io_signals t_io_grace t_io_copy t_io_shebang t_tty"
