@@ -114,13 +114,13 @@ logged() {
 t_netuser_basic() {
 	nu_up
 	nucap --net user --net-log "$T/net.log" -- sh -c '
+		netlab get 192.0.2.11 80 other.test
 		wget -q -O- http://www.test/
 		nslookup www.test
 		nslookup -type=AAAA www.test
 		echo "via 8.8.8.8:"; nslookup other.test 8.8.8.8
 		echo ping6 | nc 2001:db8::10 7
 		echo ping4 | nc echo.test 7
-		netlab get 192.0.2.11 80 other.test
 		cat /etc/resolv.conf'
 	expect_eq "basic: exit 0" "$rc" 0
 	[ "$rc" = 0 ] || diag "stderr: $(head -c 600 "$T/err")"
@@ -235,11 +235,14 @@ t_netuser_publish() {
 	nu_up
 	if [ -e "$NU_DEBIAN" ]; then
 		nsenter -t "$NU_CAP" -n -m -- "$CAPSA" -v --rootfs "$NU_DEBIAN" -p 127.0.0.1:18000:8000 \
-			--timeout 200 -- sh -c '
+			--timeout 500 -- sh -c '
 			cd /tmp && echo "from the guest" >index.html
+			# http.server listens with a backlog of 5: under the emulated CPU
+			# 64 clients need more SYN retries than the default 6 (~2 min).
+			echo 10 >/proc/sys/net/ipv4/tcp_syn_retries
 			exec python3 -m http.server --bind 127.0.0.1 8000' >"$T/out" 2>"$T/err" </dev/null &
 	else
-		nsenter -t "$NU_CAP" -n -m -- "$CAPSA" -v -p 127.0.0.1:18000:8000 --timeout 200 -- sh -c '
+		nsenter -t "$NU_CAP" -n -m -- "$CAPSA" -v -p 127.0.0.1:18000:8000 --timeout 500 -- sh -c '
 			mkdir /tmp/w && echo "from the guest" >/tmp/w/index.html
 			exec httpd -f -p 127.0.0.1:8000 -h /tmp/w' >"$T/out" 2>"$T/err" </dev/null &
 	fi
@@ -253,7 +256,7 @@ t_netuser_publish() {
 	expect_file "publish: the guest's 127.0.0.1:8000 at the host's 127.0.0.1:18000" "$T/got" "from the guest"
 	pids=
 	for i in $(seq 64); do
-		in_cap timeout 120 wget -q -O "$T/p.$i" http://127.0.0.1:18000/ 2>/dev/null &
+		in_cap timeout 300 wget -q -O "$T/p.$i" http://127.0.0.1:18000/ 2>/dev/null &
 		pids="$pids $!"
 	done
 	# shellcheck disable=SC2086 # a list of pids
