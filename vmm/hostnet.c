@@ -12,7 +12,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,17 +22,6 @@
 #include "util.h"
 #include "../net/policy.h"
 #include "../virtio/vsock.h"
-
-static int __attribute__((format(printf, 3, 4)))
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /**
  * hostnet_open() - before the broker starts: --net-log, and --net user's policy.
@@ -53,7 +41,7 @@ hostnet_open(const struct capsa_config *cfg, char *err, size_t errlen)
 	if (cfg->net_log) {
 		fd = open(cfg->net_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
 		if (fd < 0)
-			return fail(err, errlen, "--net-log %s: %s", cfg->net_log, strerror(errno));
+			return errmsg(err, errlen, "--net-log %s: %s", cfg->net_log, strerror(errno));
 	}
 	broker_net(cfg->policy, fd, cfg->verbose, cfg->jail.mode);
 	return 0;
@@ -78,7 +66,7 @@ hostnet_attach(const struct capsa_config *cfg, struct vsock_dev *v, char *err, s
 		e = vsock_publish(v, fd, cfg->publish[i].guest_port);
 	}
 	if (e)
-		return fail(err, errlen, "cannot set up the network services: %s", strerror(-e));
+		return errmsg(err, errlen, "cannot set up the network services: %s", strerror(-e));
 	if (cfg->net_user)
 		log_info("--net user: %u rules, served by the broker", cfg->policy->n);
 	return 0;

@@ -10,7 +10,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,23 +18,12 @@
 #include "util.h"
 #include "../net/policy.h"
 
-static int __attribute__((format(printf, 3, 4)))
-fail(char *err, unsigned errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 static int
 policy(struct capsa_config *cfg, char *err, unsigned errlen)
 {
 	cfg->net_user = true;
 	if (!cfg->policy && !(cfg->policy = calloc(1, sizeof(*cfg->policy))))
-		return fail(err, errlen, "out of memory");
+		return errmsg(err, errlen, "out of memory");
 	return 0;
 }
 
@@ -72,7 +60,7 @@ int
 netopt_log(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 {
 	if (!*val)
-		return fail(err, errlen, "--net-log needs a file");
+		return errmsg(err, errlen, "--net-log needs a file");
 	cfg->net_log = val;
 	return 0;
 }
@@ -121,11 +109,11 @@ netopt_publish(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 	const char *last, *mid;
 
 	if (cfg->npublish == MAX_PUBLISH)
-		return fail(err, errlen, "-p %s: at most %d published ports", val, MAX_PUBLISH);
+		return errmsg(err, errlen, "-p %s: at most %d published ports", val, MAX_PUBLISH);
 	if (len > 4 && !strcmp(val + len - 4, "/tcp"))
 		len -= 4;
 	else if (strchr(val, '/'))
-		return fail(err, errlen, "-p %s: only TCP ports can be published", val);
+		return errmsg(err, errlen, "-p %s: only TCP ports can be published", val);
 	last = memrchr(val, ':', len);
 	if (!last || port(last + 1, len - (size_t)(last - val) - 1, &p.guest_port) < 0)
 		goto bad;
@@ -138,7 +126,7 @@ netopt_publish(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 	cfg->publish[cfg->npublish++] = p;
 	return 0;
 bad:
-	return fail(err, errlen, "-p %s: expected [HOSTADDR:]HOSTPORT:GUESTPORT, ports 1-65535 "
+	return errmsg(err, errlen, "-p %s: expected [HOSTADDR:]HOSTPORT:GUESTPORT, ports 1-65535 "
 		    "(e.g. 8080:80 or [::1]:8080:80)", val);
 }
 
@@ -151,9 +139,9 @@ int
 netopt_check(const struct capsa_config *cfg, char *err, unsigned errlen)
 {
 	if (cfg->net_user && cfg->net_tap)
-		return fail(err, errlen, "--net user (or --allow/--deny) and --net tap:%s cannot "
+		return errmsg(err, errlen, "--net user (or --allow/--deny) and --net tap:%s cannot "
 			    "be combined", cfg->net_tap);
 	if (cfg->net_log && !cfg->net_user)
-		return fail(err, errlen, "--net-log needs --net user");
+		return errmsg(err, errlen, "--net-log needs --net user");
 	return 0;
 }
