@@ -29,6 +29,9 @@ cp tests/vm/lib.sh tests/bench/net-guest.sh "$S/tests/"
 echo "$MIB" >"$S/tests/mib"
 echo "$RUNS" >"$S/tests/runs"
 echo "$REQ" >"$S/tests/requests"
+# ONLY="capsa slirp passt" (any of them) runs those backends only; passt
+# is not in the default: see netuser-ehost.sh.
+echo "${ONLY:-capsa slirp}" >"$S/tests/only"
 qemu=$(command -v qemu-system-x86_64) passt=$(command -v passt)
 libs=$( (ldd "$qemu"; ldd "$passt") | awk '$2 == "=>" { print $3 } $1 ~ /^\// { print $1 }' | sort -u)
 # shellcheck disable=SC2086  # one file per word
