@@ -236,9 +236,12 @@ broker_setup(struct broker *b, const struct broker_config *cfg)
 	return 0;
 }
 
-/* Remove each socket capsa created that is still that socket. */
-static void
-remove_owned(const struct broker_config *cfg)
+/**
+ * broker_remove_owned() - remove each socket capsa created that is still
+ * that socket (same device and inode), so a path reused since is left be.
+ */
+void
+broker_remove_owned(const struct broker_config *cfg)
 {
 	struct stat st;
 
@@ -284,6 +287,6 @@ broker_main(int ctl, const struct broker_config *cfg)
 			f->err = ECONNABORTED;
 			audit_flow(&b, f, "allow");
 		}
-	remove_owned(cfg);
+	broker_remove_owned(cfg);
 	_exit(0);
 }

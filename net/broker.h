@@ -35,5 +35,6 @@ struct broker_config {
 };
 
 void __attribute__((noreturn)) broker_main(int ctl, const struct broker_config *cfg);
+void broker_remove_owned(const struct broker_config *cfg);
 
 #endif

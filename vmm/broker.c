@@ -45,24 +45,12 @@ static struct {
 	bool hooked;
 } br = { .cfg = { .log_fd = -1 }, .fd = -1 };
 
-/* Remove each owned path that is still the socket capsa created. */
-static void
-remove_owned(void)
-{
-	struct stat st;
-
-	for (unsigned i = 0; i < br.cfg.nowned; i++)
-		if (lstat(br.cfg.owned[i].path, &st) == 0 && st.st_dev == br.cfg.owned[i].dev &&
-		    st.st_ino == br.cfg.owned[i].ino)
-			unlink(br.cfg.owned[i].path);
-	br.cfg.nowned = 0;
-}
-
 static void
 broker_atexit(void)
 {
 	if (br.pid <= 0) {
-		remove_owned();		/* no broker yet: capsa cleans up itself */
+		broker_remove_owned(&br.cfg);	/* no broker yet: capsa cleans up itself */
+		br.cfg.nowned = 0;
 		return;
 	}
 	/* EOF tells the broker to clean up; wait so the paths are gone when we are. */
