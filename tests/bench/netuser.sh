@@ -56,9 +56,11 @@ tr -d '\r' <"$S/ehost.log" | awk -v mib="$MIB" -v req="$REQ" '
 		printf "| metric | capsa --net user | QEMU slirp | QEMU passt | capsa/slirp | capsa/passt |\n|---|---:|---:|---:|---:|---:|\n"
 		split("guest->host MiB/s,host->guest MiB/s,requests/s", name, ",")
 		for (m = 1; m <= 3; m++) {
-			for (k = 1; k <= 3; k++)
-				v[k] = m == 1 ? median(g, who[k], n[who[k]]) : m == 2 ? median(h, who[k], n[who[k]]) :
-					median(c, who[k], n[who[k]])
+			for (k = 1; k <= 3; k++) {
+				if (m == 1) v[k] = median(g, who[k], n[who[k]])
+				else if (m == 2) v[k] = median(h, who[k], n[who[k]])
+				else v[k] = median(c, who[k], n[who[k]])
+			}
 			printf "| %s | %.2f | %.2f | %.2f | %.2f | %.2f |\n", name[m], v[1], v[2], v[3],
 				v[2] ? v[1] / v[2] : 0, v[3] ? v[1] / v[3] : 0
 		}
