@@ -7,8 +7,8 @@
  * port 53, whatever its address (8.8.8.8 too: nothing leaves the guest),
  * and every TCP connection to port 53 (netfwd.c hands those here). The
  * helper parses the query (one question, class IN), checks the name as
- * the broker will (name_normalize(), net/policy.c), and asks the broker
- * on one NET_RESOLVE stream (net/wire.h): a name and a type, answered by
+ * the broker will (name_normalize(), vmm/net/policy.c), and asks the broker
+ * on one NET_RESOLVE stream (vmm/net/wire.h): a name and a type, answered by
  * addresses. It then writes the DNS answer itself, from the address the
  * query went to. The broker never parses DNS.
  *
@@ -26,8 +26,8 @@
 #include <unistd.h>
 
 #include "netuser.h"
-#include "../net/policy.h"
-#include "../net/wire.h"
+#include "../vmm/net/policy.h"
+#include "../vmm/net/wire.h"
 
 #define SLOTS	256		/* questions waiting for the broker */
 #define NAMES	1024

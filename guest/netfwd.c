@@ -7,7 +7,7 @@
  *   intercepted: a program connected somewhere; the helper accepted it
  *                (netbpf.c) and its own address is where the program
  *                meant to go. h is a new stream to PORT_NET whose first
- *                bytes are the struct net_req (net/wire.h), queued ahead
+ *                bytes are the struct net_req (vmm/net/wire.h), queued ahead
  *                of the program's data; the broker's struct net_reply
  *                comes first the other way. A refusal resets the
  *                program's connection (SO_LINGER 0), so it fails at once.
@@ -27,7 +27,7 @@
 
 #include "netuser.h"
 #include "proto.h"
-#include "../net/wire.h"
+#include "../vmm/net/wire.h"
 
 struct fwd {
 	struct nu_ev ev_a, ev_h;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * broker.c - the broker's own confinement (the broker is net/broker.c).
+ * broker.c - the broker's own confinement (the broker is vmm/net/broker.c).
  *
  * The broker must keep what the VMM gives up: the host's network (it
  * connects for the guest), the host's files (/etc/hosts and
@@ -55,7 +55,7 @@ static const struct allow broker_allow[] = {
 	ANY(getsockopt), ANY(setsockopt),	/* SO_ERROR of a connect; TCP_NODELAY */
 	ANY(getsockname),		/* netlink, in getifaddrs */
 	ANY(shutdown),			/* half-close: EOF to the other side */
-	ANY(splice), ANY(pipe2),	/* the data path (net/splice.c) */
+	ANY(splice), ANY(pipe2),	/* the data path (vmm/net/splice.c) */
 	ONE_OF(fcntl, 1, fcntl_cmds),
 	MASKED(open, 1, WRITE_FLAGS, 0),	/* /etc/hosts, /etc/resolv.conf: reading only */
 	MASKED(openat, 2, WRITE_FLAGS, 0),

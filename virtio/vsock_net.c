@@ -7,7 +7,7 @@
  * ===================
  *
  * The jailed VMM may not make sockets, so when the guest connects to one
- * of these ports it asks the broker (net/broker.c) for the other end:
+ * of these ports it asks the broker (vmm/net/broker.c) for the other end:
  * BM_NET_OPEN or BM_UNIX_OPEN with a fresh id, sent on the broker's
  * channel without waiting. The connection exists meanwhile, `pending`,
  * with no host fd: the guest hears nothing (no RESPONSE yet), and data it
@@ -31,7 +31,7 @@
 #include "vsock.h"
 #include "vsock_int.h"
 #include "../guest/proto.h"
-#include "../net/msg.h"
+#include "../vmm/net/msg.h"
 #include "../vmm/util.h"
 
 #define MAX_PENDING 64

@@ -30,7 +30,7 @@
 #include "vsock.h"
 #include "vsock_int.h"
 #include "../guest/proto.h"
-#include "../net/msg.h"
+#include "../vmm/net/msg.h"
 #include "../vmm/broker.h"
 #include "../vmm/util.h"
 

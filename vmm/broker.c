@@ -5,11 +5,11 @@
  * Theory of operation: the jailed VMM can neither create sockets nor
  * resolve paths, yet some things need them after the jail: connecting to
  * the unix socket PATH_<port> for a guest connection through the --vsock
- * bridge, every connection of --net user (net/broker.c has the whole
+ * bridge, every connection of --net user (vmm/net/broker.c has the whole
  * story), and removing the sockets capsa created (--vsock PATH, --control
  * PATH) however capsa ends, kill -9 included. So before the jail capsa
  * forks the broker, which keeps filesystem and network access and does
- * exactly that, asked over a socketpair in typed messages (net/msg.h).
+ * exactly that, asked over a socketpair in typed messages (vmm/net/msg.h).
  * This file is the VMM's side: it gathers what the broker will own and
  * serve, forks it, and waits for it at exit; virtio/vsock_net.c talks to
  * it.
@@ -36,7 +36,7 @@
 
 #include "broker.h"
 #include "util.h"
-#include "../net/broker.h"
+#include "net/broker.h"
 
 static struct {
 	struct broker_config cfg;	/* what the broker will own and serve */

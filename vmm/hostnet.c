@@ -20,7 +20,7 @@
 #include "hostnet.h"
 #include "options.h"
 #include "util.h"
-#include "../net/policy.h"
+#include "net/policy.h"
 #include "../virtio/vsock.h"
 
 /**

@@ -3,7 +3,7 @@
  * netopt.c - the user networking options: --net user, --allow, --deny,
  * -p/--publish and --net-log (the table that names them is in options.c).
  *
- *   --allow RULE / --deny RULE   rules, net/policy.c; either means --net user
+ *   --allow RULE / --deny RULE   rules, vmm/net/policy.c; either means --net user
  *   -p [HOSTADDR:]HOSTPORT:GUESTPORT[/tcp]   Docker's form; HOSTADDR
  *                                 defaults to 127.0.0.1 (not every
  *                                 interface), [V6] in brackets
@@ -16,7 +16,7 @@
 
 #include "options.h"
 #include "util.h"
-#include "../net/policy.h"
+#include "net/policy.h"
 
 static int
 policy(struct capsa_config *cfg, char *err, unsigned errlen)

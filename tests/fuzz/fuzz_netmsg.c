@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * fuzz_netmsg.c - the broker's checks of what the VMM and the guest send
- * it: bmsg_parse() (net/msg.c) and net_req_check() (net/wire.c).
+ * it: bmsg_parse() (vmm/net/msg.c) and net_req_check() (vmm/net/wire.c).
  *
  * Input: one flags byte (bit 0: from the VMM; bits 1-2: fds that came
  * along), then the bytes of one record; they are also read, padded with
@@ -13,13 +13,13 @@
  * normalized name or none, a port for CONNECT, a name for RESOLVE, an
  * IPv4 or IPv6 address that is not IPv4-mapped.
  *
- * fuzz-sources: net/msg.c net/wire.c
+ * fuzz-sources: vmm/net/msg.c vmm/net/wire.c
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "net/flow.h"
-#include "net/msg.h"
+#include "vmm/net/flow.h"
+#include "vmm/net/msg.h"
 
 #define REQUIRE(c) do { if (!(c)) __builtin_trap(); } while (0)
 

@@ -14,13 +14,13 @@
  * host.capsa.internal; a denied name is never allowed and never resolved;
  * a Host/SNI check never turns a refusal into an allow.
  *
- * fuzz-sources: net/policy.c net/decide.c
+ * fuzz-sources: vmm/net/policy.c vmm/net/decide.c
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "net/policy.h"
+#include "vmm/net/policy.h"
 
 #define REQUIRE(c) do { if (!(c)) __builtin_trap(); } while (0)
 #define MAX_ADDRS 8

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * fuzz_sniff.c - the Host and SNI sniffers (net/sniff.c) on any first
+ * fuzz_sniff.c - the Host and SNI sniffers (vmm/net/sniff.c) on any first
  * bytes of a connection.
  *
  * Input: one selector byte (even: HTTP, odd: TLS), then the bytes.
@@ -10,13 +10,13 @@
  * than MORE stays the same when more bytes follow (what was decided is
  * decided), except that a TLS answer may come from a prefix.
  *
- * fuzz-sources: net/sniff.c net/policy.c
+ * fuzz-sources: vmm/net/sniff.c vmm/net/policy.c
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "net/policy.h"
-#include "net/sniff.h"
+#include "vmm/net/policy.h"
+#include "vmm/net/sniff.h"
 
 #define REQUIRE(c) do { if (!(c)) __builtin_trap(); } while (0)
 

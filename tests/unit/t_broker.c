@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * t_broker.c - the broker (net/broker.c and its flows) against real
+ * t_broker.c - the broker (vmm/net/broker.c and its flows) against real
  * sockets: this test plays the VMM on the broker's channel and the guest
  * on the streams it gets, and serves a test internet from its own network
  * namespace, in which the documentation prefixes are local (an "AnyIP"
@@ -32,10 +32,10 @@
 
 #include "tap.h"
 #include "guest/netuser.h"
-#include "net/broker.h"
-#include "net/msg.h"
-#include "net/policy.h"
-#include "net/wire.h"
+#include "vmm/net/broker.h"
+#include "vmm/net/msg.h"
+#include "vmm/net/policy.h"
+#include "vmm/net/wire.h"
 #include "vmm/util.h"
 
 #include "guest/nlroute.c"

@@ -1,18 +1,18 @@
 // SPDX-License-Identifier: MIT
 /*
  * t_netwire.c - the broker's parsers of untrusted bytes: the VMM's
- * messages (bmsg_parse(), net/msg.c), the guest's requests
- * (net_req_check(), net/wire.c) and the Host/SNI sniffers (net/sniff.c).
+ * messages (bmsg_parse(), vmm/net/msg.c), the guest's requests
+ * (net_req_check(), vmm/net/wire.c) and the Host/SNI sniffers (vmm/net/sniff.c).
  */
 #include <errno.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "tap.h"
-#include "net/flow.h"
-#include "net/msg.h"
-#include "net/sniff.h"
-#include "net/wire.h"
+#include "vmm/net/flow.h"
+#include "vmm/net/msg.h"
+#include "vmm/net/sniff.h"
+#include "vmm/net/wire.h"
 #include "vmm/util.h"
 
 static void

@@ -10,7 +10,7 @@
 
 #include "tap.h"
 #include "vmm/options.h"
-#include "net/policy.h"
+#include "vmm/net/policy.h"
 #include "vmm/util.h"
 
 #define MAXARGS 16

@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
  * t_policy.c - the --allow/--deny rule parser and the decisions made with
- * the rules (net/policy.c, net/decide.c): tables of rules that parse or
+ * the rules (vmm/net/policy.c, vmm/net/decide.c): tables of rules that parse or
  * must be refused, then policies and destinations with the verdict each
  * must get.
  */
 #include <errno.h>
 
 #include "tap.h"
-#include "net/policy.h"
+#include "vmm/net/policy.h"
 #include "vmm/util.h"
 
 static const struct {

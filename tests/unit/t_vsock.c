@@ -15,7 +15,7 @@
 
 #include "tap.h"
 #include "vsenv.h"
-#include "net/msg.h"
+#include "vmm/net/msg.h"
 #include "virtio/vsock.h"
 #include "vmm/broker.h"
 #include "vmm/util.h"

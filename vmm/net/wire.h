@@ -14,7 +14,7 @@
  * same id, in any order.
  *
  * Fixed sizes, both ends little-endian (x86-64); every field the guest
- * sends is checked by net_req_check() (net/wire.c) before use.
+ * sends is checked by net_req_check() (vmm/net/wire.c) before use.
  */
 #ifndef CAPSA_NET_WIRE_H
 #define CAPSA_NET_WIRE_H

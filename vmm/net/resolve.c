@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #include "flow.h"
-#include "../vmm/util.h"
+#include "../util.h"
 
 #define RES_THREADS	4
 #define RES_QUEUE	256

@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #include "flow.h"
-#include "../vmm/util.h"
+#include "../util.h"
 
 /* @s as a JSON string (or null), appended at @buf + *@n. */
 static void

@@ -3,7 +3,7 @@
  * msg.h - the messages between the jailed VMM and the broker, the
  * privileged half outside the jail (OpenBSD vmd's imsg is the model): a
  * fixed header, a fixed payload per type, at most one fd, every message
- * validated on receipt by bmsg_parse() (net/msg.c) before it is used. One
+ * validated on receipt by bmsg_parse() (vmm/net/msg.c) before it is used. One
  * message is one SOCK_SEQPACKET record.
  *
  *   VMM -> broker  BM_NET_OPEN    a guest opened a stream to PORT_NET: make

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * broker.h - the broker process (net/broker.c): what it is forked with.
+ * broker.h - the broker process (vmm/net/broker.c): what it is forked with.
  * The VMM's side of it is vmm/broker.h.
  */
 #ifndef CAPSA_NET_BROKER_H
@@ -10,7 +10,7 @@
 #include <sys/types.h>
 #include <sys/un.h>
 
-#include "../jail/jail.h"
+#include "../../jail/jail.h"
 
 #define BROKER_MAX_OWNED 4
 #define BROKER_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "flow.h"
-#include "../vmm/util.h"
+#include "../util.h"
 
 #define DNS_TTL 30		/* seconds: the guest asks again, and the broker re-checks */
 

@@ -12,7 +12,7 @@
 
 #include "policy.h"
 #include "wire.h"
-#include "../vmm/loop.h"
+#include "../loop.h"
 
 #define MAX_FLOWS	512		/* streams at once; more are refused (BM_STREAM EBUSY) */
 #define FLOW_FDS	6		/* guest stream, upstream socket, two pipes */

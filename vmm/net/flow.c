@@ -41,7 +41,7 @@
 
 #include "flow.h"
 #include "sniff.h"
-#include "../vmm/util.h"
+#include "../util.h"
 
 static void try_connect(struct flow *f);
 

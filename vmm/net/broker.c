@@ -53,8 +53,8 @@
 #include "broker.h"
 #include "flow.h"
 #include "msg.h"
-#include "../jail/jail.h"
-#include "../vmm/util.h"
+#include "../../jail/jail.h"
+#include "../util.h"
 
 #define HOST_REFRESH_MS	1000
 
