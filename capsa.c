@@ -29,6 +29,7 @@
 #include "virtio/virtio.h"
 #include "virtio/vsock.h"
 #include "vmm/broker.h"
+#include "vmm/hostnet.h"
 #include "vmm/loop.h"
 #include "vmm/disk.h"
 #include "vmm/klog.h"
@@ -193,19 +194,27 @@ socket_failed(const char *opt, const char *path, int e)
 		die("--%s %s: %s", opt, path, strerror(-e));
 }
 
-/* --vsock and --control: the sockets first, then the broker that removes them. */
+/*
+ * --vsock and --control: the sockets first, then the broker that removes
+ * them and serves --net user (vmm/hostnet.c), then -p's listeners.
+ */
 static void
 open_sockets(struct session *s)
 {
+	char err[256];
 	int e = 0;
 
 	if (s->cfg.vsock_path)
 		socket_failed("vsock", s->cfg.vsock_path, vsock_bridge(s->vsock, s->cfg.vsock_path));
 	if (s->cfg.control_path && !(s->exec = vsock_exec_listen(s->vsock, s->cfg.control_path, &e)))
 		socket_failed("control", s->cfg.control_path, e);
+	if (hostnet_open(&s->cfg, err, sizeof(err)) < 0)
+		die("%s", err);
 	e = broker_start();
 	if (e)
 		die("cannot start the socket helper: %s", strerror(-e));
+	if (hostnet_attach(&s->cfg, s->vsock, err, sizeof(err)) < 0)
+		die("%s", err);
 }
 
 /*

@@ -241,6 +241,17 @@ payload_build(const struct capsa_config *cfg, bool tty, unsigned rows, unsigned 
 	if (cfg->control_path)
 		record(&r, RUN_EXEC, "1");
 	add_shares(&r, cfg);
+	if (cfg->net_user)
+		record(&r, RUN_NET_USER, "1");
+	for (unsigned i = 0; i < cfg->npublish; i++) {
+		bool seen = false;
+
+		for (unsigned k = 0; k < i; k++)
+			seen |= cfg->publish[k].guest_port == cfg->publish[i].guest_port;
+		snprintf(buf, sizeof(buf), "%u", cfg->publish[i].guest_port);
+		if (!seen)
+			record(&r, RUN_PUBLISH, buf);
+	}
 	cpio_add(c, ".capsa", 040700, NULL, 0);
 	e = add_copies(c, &r, &cfg->copies, err, errlen);
 	if (!e && r.err)

@@ -30,6 +30,7 @@
 #include "env.h"
 #include "exec.h"
 #include "init.h"
+#include "netuser.h"
 #include "proto.h"
 #include "rootfs.h"
 #include "session.h"
@@ -48,6 +49,7 @@ struct run {
 	const char *net_if, *net_ip, *net_gw;	/* --net, --ip, --gateway */
 	const char *rootfs;	/* "ro" or "rw" with --rootfs, else NULL */
 	int nargs, nenv, ncopies;
+	struct netuser_cfg netuser;	/* --net user, -p */
 	bool tty;
 	unsigned rows, cols;
 	bool exec;		/* --control: serve `capsa exec` (exec.c) */
@@ -145,6 +147,10 @@ add_record(struct run *r, int tag, const char *v)
 		r->exec = true;
 	else if (tag == RUN_SHARE || tag == RUN_ROOT_SHARE)
 		shares_record(tag, v);
+	else if (tag == RUN_NET_USER)
+		r->netuser.net = true;
+	else if (tag == RUN_PUBLISH && r->netuser.npublish < NU_MAX_PUBLISH)
+		r->netuser.publish[r->netuser.npublish++] = (unsigned)atoi(v);
 }
 
 static int
@@ -202,18 +208,21 @@ mount_shares(void)
 	return -1;
 }
 
-/* --net: eth0 up, and configured when --ip/--gateway say how. */
+/* --net tap: eth0 up, configured when --ip/--gateway say how; --net user and -p: the helper. */
 static int
 configure_net(const struct run *r)
 {
 	char err[256];
 
-	if (!r->net_if)
-		return 0;
-	if (net_setup(r->net_if, r->net_ip, r->net_gw, err, sizeof(err)) == 0)
-		return 0;
-	say("capsa: %s\n", err);
-	return -1;
+	if (r->net_if && net_setup(r->net_if, r->net_ip, r->net_gw, err, sizeof(err)) < 0) {
+		say("capsa: %s\n", err);
+		return -1;
+	}
+	if (netuser_start(&r->netuser, err, sizeof(err)) < 0) {
+		say("capsa: --net user: %s\n", err);
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -365,6 +374,7 @@ main(void)
 		}
 	}
 	env_finish(r.hostname ? r.hostname : "capsa", root_rw);
+	r.netuser.root_rw = root_rw;
 	if (mount_shares() < 0 || place_copies(&r, r.rootfs ? staging : RUN_COPY_DIR) < 0 ||
 	    configure_net(&r) < 0)
 		finish(125);

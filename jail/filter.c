@@ -41,30 +41,10 @@
 #include <linux/membarrier.h>
 #include <linux/seccomp.h>
 
+#include "allow.h"
 #include "stage.h"
 #include "../vmm/util.h"
 #include "../vmm/vm.h"
-
-/*
- * One allowed syscall: with any arguments (arg < 0), with argument @arg
- * equal to one of @vals, or (no @vals) with (@arg & @mask) == @eq.
- */
-struct allow {
-	int nr;
-	int arg;
-	const unsigned long *vals;
-	unsigned nvals;
-	unsigned long mask, eq;
-};
-
-/* SCMP_SYS(name) spelled out: musl #defines pread64 as pread. */
-#define ANY(name)		{ __SNR_##name, -1, NULL, 0, 0, 0 }
-#define ONE_OF(name, a, list)	{ __SNR_##name, a, list, ARRAY_SIZE(list), 0, 0 }
-#define MASKED(name, a, m, v)	{ __SNR_##name, a, NULL, 0, m, v }
-
-#define NS_FLAGS (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | \
-		  CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP)
-#define THREAD_FLAGS (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD)
 
 static const unsigned long vcpu_ioctls[] = {
 	KVM_RUN,
@@ -238,9 +218,18 @@ listed(const struct allow *list, size_t n, int nr)
 	return false;
 }
 
-/* The program allowing @list, and those of @more not in @list (or NULL). */
-static int
-build(const struct allow *list, size_t n, const struct allow *more, size_t nmore,
+/**
+ * filter_compile() - have libseccomp generate the program for an allowlist.
+ * @list:  the allowed syscalls.
+ * @n:     how many.
+ * @more:  more of them, those not in @list already (or NULL).
+ * @nmore: how many.
+ * @prog:  the BPF program, allocated.
+ *
+ * Return: 0 or -errno.
+ */
+int
+filter_compile(const struct allow *list, size_t n, const struct allow *more, size_t nmore,
       struct sock_fprog *prog)
 {
 	scmp_filter_ctx ctx = seccomp_init(default_action());
@@ -284,13 +273,13 @@ filter_build(void)
 
 	own_tgid[0] = (unsigned long)getpid();
 	if (!vmm_prog.filter)
-		err = build(vmm_allow, ARRAY_SIZE(vmm_allow), NULL, 0, &vmm_prog);
+		err = filter_compile(vmm_allow, ARRAY_SIZE(vmm_allow), NULL, 0, &vmm_prog);
 	if (!err && !vcpu_prog.filter)
-		err = build(vcpu_allow, ARRAY_SIZE(vcpu_allow), NULL, 0, &vcpu_prog);
+		err = filter_compile(vcpu_allow, ARRAY_SIZE(vcpu_allow), NULL, 0, &vcpu_prog);
 	if (!err && !fs_prog.filter)
-		err = build(fs_allow, ARRAY_SIZE(fs_allow), NULL, 0, &fs_prog);
+		err = filter_compile(fs_allow, ARRAY_SIZE(fs_allow), NULL, 0, &fs_prog);
 	if (!err && !wide_prog.filter)
-		err = build(vmm_allow, ARRAY_SIZE(vmm_allow), fs_allow, ARRAY_SIZE(fs_allow), &wide_prog);
+		err = filter_compile(vmm_allow, ARRAY_SIZE(vmm_allow), fs_allow, ARRAY_SIZE(fs_allow), &wide_prog);
 	return err;
 }
 

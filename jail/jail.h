@@ -68,5 +68,7 @@ int jail_fs_thread(void);
 const char *jail_layer_name(enum jail_layer l);
 const char *jail_mode_name(enum jail_mode m);
 int jail_check(const struct jail *j);
+int jail_broker(enum jail_mode mode, char *detail, size_t len);
+unsigned jail_broker_count(void);
 
 #endif

@@ -224,14 +224,16 @@ set_cid(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 	return 0;
 }
 
-/* --net tap:NAME: the only backend there is. */
+/* --net user (vmm/netopt.c) or --net tap:NAME. */
 static int
 set_net(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 {
 	int e;
 
+	if (!strcmp(val, "user"))
+		return netopt_user(cfg, err, errlen);
 	if (strncmp(val, "tap:", 4))
-		return fail(err, errlen, "--net %s: expected tap:NAME", val);
+		return fail(err, errlen, "--net %s: expected user or tap:NAME", val);
 	e = tap_check_name(val + 4);
 	if (e == -ENAMETOOLONG)
 		return fail(err, errlen, "--net %s: interface names have at most %d characters",
@@ -453,9 +455,18 @@ static const struct option_def options[] = {
 	{ "control", 0, "PATH", set_control,
 	  "listen on the unix socket PATH for `capsa exec PATH -- CMD` (more commands)",
 	  "--control /tmp/box.sock" },
-	{ "net", 0, "tap:NAME", set_net,
-	  "attach the guest's eth0 to the TAP interface NAME, created if missing (default: no network)",
-	  "--net tap:tap0" },
+	{ "net", 0, "user|tap:NAME", set_net,
+	  "user: outbound TCP and DNS through capsa, as you; tap:NAME: eth0 on a TAP interface "
+	  "(default: no network)", "--net user" },
+	{ "allow", 0, "RULE", netopt_allow,
+	  "with --net user, only what allow rules match: NAME, *.DOMAIN, ADDR[/PREFIX], :PORT[-HIGH]",
+	  "--allow pypi.org:443" },
+	{ "deny", 0, "RULE", netopt_deny, "never connect where RULE matches (wins over --allow)",
+	  "--deny '*.example.com'" },
+	{ "publish", 'p', "[ADDR:]PORT:GUESTPORT", netopt_publish,
+	  "a host listener (default 127.0.0.1) reaching GUESTPORT in the guest", "-p 8080:80" },
+	{ "net-log", 0, "FILE", netopt_log, "append one JSON line per network decision to FILE",
+	  "--net-log net.jsonl" },
 	{ "mac", 0, "MAC", set_mac, "eth0's MAC address (default: a random local one)",
 	  "--mac 52:54:00:12:34:56" },
 	{ "ip", 0, "ADDR/PREFIX", set_ip, "configure eth0 with this IPv4 address",
@@ -601,7 +612,8 @@ options_parse(struct capsa_config *cfg, int argc, char **argv, char *err, unsign
 		return 0;
 	cfg->argv = argv + i + 1;
 	cfg->argc = argc - i - 1;
-	if (check_net(cfg, err, errlen) < 0 || shares_check(cfg, err, errlen) < 0)
+	if (check_net(cfg, err, errlen) < 0 || shares_check(cfg, err, errlen) < 0 ||
+	    netopt_check(cfg, err, errlen) < 0)
 		return -1;
 	return check_command(cfg, err, errlen);
 }

@@ -6,6 +6,8 @@
 #   make bench-vm       boot, memory, output and vsock (tests/bench/vm.sh)
 #   make bench-blk      disk (tests/bench/blk.sh)
 #   make bench-net      TCP over a tap (tests/bench/net.sh)
+#   make bench-netuser  --net user against QEMU with slirp and with passt
+#                       (tests/bench/netuser.sh)
 #   make bench-exec     `capsa exec PATH -- true` beside `capsa -- true`
 #                       (tests/bench/exec.sh)
 #   make bench-fs       shared directories: virtio-fs against virtiofsd and
@@ -34,6 +36,9 @@ bench-vm: capsa $(INITRD) $(BENCH_TOOLS) $(BENCH_BIN)/mkrun
 bench-net: capsa $(B)/tests-bin/nettool
 	bash tests/bench/net.sh
 
+bench-netuser: capsa $(B)/tests-bin/netlab $(BENCH_BIN)/connrate
+	bash tests/bench/netuser.sh
+
 bench-exec: capsa $(BENCH_BIN)/measure
 	sh tests/bench/exec.sh $(B) ./capsa $(BENCH_BIN)
 
@@ -46,6 +51,7 @@ bench-vm: | bench-blk
 bench-net: | bench-vm
 bench-exec: | bench-net
 bench-fs: | bench-exec
+bench-netuser: | bench-fs
 endif
 
 bench-ehost: capsa
@@ -54,7 +60,7 @@ bench-ehost: capsa
 bench-report:
 	python3 tests/bench/report.py $(B) ./capsa
 
-bench: bench-vm bench-net bench-exec bench-fs
+bench: bench-vm bench-net bench-exec bench-fs bench-netuser
 	python3 tests/bench/report.py $(B) ./capsa
 
-.PHONY: bench-vm bench-net bench-exec bench-fs bench-ehost bench-report
+.PHONY: bench-vm bench-net bench-exec bench-fs bench-netuser bench-ehost bench-report

@@ -173,6 +173,55 @@ seed("net", "rx-wait", struct.pack("<H", ALL_OFFLOADS) + nhost(NHDR, bytes(60)) 
 seed("net", "restart", struct.pack("<H", ALL_OFFLOADS) + nrx(2048) + nhost(NHDR, bytes(5000))
      + ncmd(N_RESTART) + struct.pack("<H", 0) + nrx(4096) + nhost(NHDR, bytes(70)))
 
+# ---- policy: port (2 bytes LE), rules, "", name, addresses (fuzz_policy.c) --
+def pol(port, rules, name, addrs):
+    return struct.pack("<H", port) + b"\0".join(
+        x.encode() for x in list(rules) + [""] + [name] + list(addrs))
+
+
+seed("policy", "public", pol(80, [], "", ["203.0.113.7"]))
+seed("policy", "allow-name", pol(443, ["pypi.org:443", "*.pythonhosted.org"], "pypi.org",
+                                  ["203.0.113.7", "2001:db8::7"]))
+seed("policy", "deny-wins", pol(80, ["*.test", "!evil.test", "!203.0.113.0/24"], "evil.test",
+                                 ["203.0.113.66"]))
+seed("policy", "special", pol(80, ["0.0.0.0/0", "[fe80::/10]:80", "169.254.169.254:80"], "",
+                               ["169.254.169.254", "::ffff:10.0.0.1"]))
+seed("policy", "alias", pol(8080, ["host.capsa.internal:8080"], "host.capsa.internal",
+                             ["127.0.0.1"]))
+seed("policy", "rebind", pol(80, ["*.test:1-1024"], "x.test", ["169.254.169.254", "64:ff9b::a9fe:a9fe"]))
+seed("policy", "bad", pol(0, ["[2001:db8::1", "a..b", "1.2.3", "x:0", "127.0.0.1"], "A.Test.", []))
+
+# ---- netmsg: flags, then one record (fuzz_netmsg.c) --------------------------
+def bm(t, i, payload=b""):
+    return struct.pack("<HHI", t, len(payload), i) + payload
+
+
+seed("netmsg", "net-open", bytes([1]) + bm(1, 7))
+seed("netmsg", "unix-open", bytes([1]) + bm(2, 8, struct.pack("<I", 5000)))
+seed("netmsg", "stream-fd", bytes([2]) + bm(3, 9, struct.pack("<i", 0)))
+seed("netmsg", "stream-err", bytes([0]) + bm(3, 9, struct.pack("<i", 16)))
+
+
+def nreq(kind, fam, port, addr, rid, qtype, name):
+    n = name.encode()
+    return (struct.pack("<IBBH", 0x74656e63, kind, fam, port) + addr.ljust(16, b"\0")
+            + struct.pack("<IHBB", rid, qtype, len(n), 0) + n.ljust(256, b"\0"))
+
+
+seed("netmsg", "connect4", bytes([0]) + nreq(1, 4, 80, bytes([203, 0, 113, 7]), 0, 0, "www.test"))
+seed("netmsg", "connect6", bytes([0]) + nreq(1, 6, 443, bytes([0x20, 1, 0xd, 0xb8]) + bytes(11) + b"\1", 0, 0, ""))
+seed("netmsg", "resolve", bytes([0]) + nreq(2, 0, 0, b"", 42, 28, "PyPI.org."))
+
+# ---- sniff: selector (even HTTP, odd TLS), then the bytes (fuzz_sniff.c) ------
+seed("sniff", "http", b"\0GET / HTTP/1.1\r\nHost: www.test:8080\r\nAccept: */*\r\n\r\n")
+seed("sniff", "http-abs", b"\0GET http://a.test/x HTTP/1.1\r\nHost: a.test\r\n\r\n")
+seed("sniff", "http-v6", b"\0GET / HTTP/1.0\r\nHost: [2001:db8::1]\r\n\r\n")
+_h = (bytes([3, 3]) + bytes(32) + b"\0" + b"\0\2\x13\1" + b"\1\0"
+      + struct.pack(">H", 15) + struct.pack(">HH", 0, 11) + struct.pack(">HBH", 9, 0, 6) + b"a.test")
+_hs = bytes([1]) + struct.pack(">I", len(_h))[1:] + _h
+seed("sniff", "tls", b"\1" + bytes([22, 3, 1]) + struct.pack(">H", len(_hs)) + _hs)
+seed("sniff", "tls-split", b"\1" + bytes([22, 3, 1, 0, 10]) + _hs[:10]
+     + bytes([22, 3, 1]) + struct.pack(">H", len(_hs) - 10) + _hs[10:])
 # ---- control: mode byte, then the frames of one side (fuzz_control.c) -------
 def wframe(t, payload=b""):
     return struct.pack("<BI", t, len(payload)) + payload

@@ -1,7 +1,8 @@
 #!/bin/sh
 # blk-fixtures.sh OUT CACHE - disk images for the virtio-blk VM tests (t_blk_*).
 #
-#   OUT/debian.ext4      Debian 12 (debootstrap minbase + python3-minimal),
+#   OUT/debian.ext4      Debian 12 (debootstrap minbase + python3-minimal, and curl, git,
+#                        python3-pip for the --net user tests),
 #                        stripped of docs, locales and apt lists; ext4 sized to fit
 #   OUT/debian.squashfs  the same tree as squashfs (zstd)
 #   OUT/small.ext4       16 MiB ext4 holding a static busybox, for the :rw tests
@@ -28,7 +29,8 @@ debian_tree() { sh "$(dirname "$0")/debian-tree.sh" "$1" "$2" "$1.log"; }
 # fresh IMAGE TREE: IMAGE exists and is newer than TREE.
 fresh() { [ "$1" -nt "$2/.done" ]; }
 
-debian_tree "$tree" python3-minimal
+# curl, git and pip: what the --net user VM tests run on it (t_netuser_debian).
+debian_tree "$tree" python3-minimal,curl,git,python3-pip
 # What tests/vm/t_prog.sh runs: each a program users bring to a sandbox.
 debian_tree "$cache/debian-prog-rootfs" \
 	python3,postgresql,nodejs,gcc,libc6-dev,git,curl,strace,procps,inotify-tools,iproute2,iptables,e2fsprogs

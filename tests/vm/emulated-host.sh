@@ -105,7 +105,8 @@ addmod() {
 	echo "$1" >>"$R/lib/modules/order"
 }
 disk_mods=; [ $ndisk -eq 0 ] || disk_mods="virtio_pci virtio_blk"
-for m in irqbypass kvm kvm-amd tun $disk_mods ${EHOST_MODULES:-}; do addmod "$m"; done
+for m in irqbypass kvm kvm-amd tun veth $disk_mods ${EHOST_MODULES:-}; do addmod "$m"; done
+
 
 cat >"$R/init" <<'EOF'
 #!/bin/sh

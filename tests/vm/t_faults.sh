@@ -98,7 +98,7 @@ t_kill9() {
 	wait $pid 2>/dev/null
 	# The broker outside the jail unlinks the socket, then exits.
 	for i in $(seq 50); do
-		[ -e "$T/v.sock" ] || pidof capsa capsa-vsock >/dev/null || break
+		[ -e "$T/v.sock" ] || pidof capsa capsa-broker >/dev/null || break
 		sleep 0.1
 	done
 	leftovers >"$T/.after"
