@@ -15,7 +15,6 @@
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "boot/boot.h"
@@ -56,7 +55,7 @@
 #define MAX_DEVS	(IOAPIC_PINS - FIRST_IRQ)
 #define BOOT_DEADLINE_S	30
 #define FLUSH_MS	5000
-#define REASSERT_EVERY	{ VIRTIO_REASSERT_MS / 1000, VIRTIO_REASSERT_MS % 1000 * 1000000L }
+_Static_assert(VIRTIO_REASSERT_MS % 1000 == 0, "the reassert timer counts seconds");
 
 extern const char guest_kernel[], guest_kernel_end[];
 extern const char guest_initrd[], guest_initrd_end[];
@@ -330,7 +329,6 @@ send_ctl(struct session *s, uint32_t type, int32_t value)
 	(void)!write(s->ctl_fd, &m, sizeof(m));
 }
 
-
 static void
 on_vm_end(struct ev *ev, uint32_t events)
 {
@@ -381,8 +379,6 @@ on_kill_after(struct ev *ev, uint32_t events)
 	force_end(s, 128 + SIGKILL);
 }
 
-static int arm_timer(struct ev *ev, uint64_t seconds);
-
 /*
  * SIGINT, SIGTERM, SIGHUP and SIGQUIT go to the command. A second SIGINT
  * or SIGTERM means the user really wants out, and --kill-after (10 s by
@@ -419,7 +415,7 @@ on_signal(struct ev *ev, uint32_t events)
 		send_ctl(s, MSG_SIGNAL, sig);
 		if (s->cfg.kill_after_s && !s->kill_sig) {
 			s->kill_sig = sig;
-			arm_timer(&s->kill_ev, s->cfg.kill_after_s);
+			loop_arm_timer(&s->kill_ev, s->cfg.kill_after_s, false);
 		}
 	}
 }
@@ -455,28 +451,6 @@ on_boot_deadline(struct ev *ev, uint32_t events)
 	vm_stop(&s->vm, VM_FAILED, "the guest did not boot within %d s", BOOT_DEADLINE_S);
 }
 
-/*
- * A timer on the loop, created now (the jail forbids making fds later) and
- * armed with arm_timer() when, and if, it is needed.
- */
-static int
-add_timer(struct session *s, struct ev *ev, ev_fn fn)
-{
-	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-
-	if (fd < 0)
-		return -errno;
-	return loop_add(&s->loop, ev, EV_TIMER, fd, EPOLLIN, fn, s);
-}
-
-static int
-arm_timer(struct ev *ev, uint64_t seconds)
-{
-	struct itimerspec t = { .it_value = { .tv_sec = (time_t)seconds } };
-
-	return timerfd_settime(ev->fd, 0, &t, NULL) < 0 ? -errno : 0;
-}
-
 static void
 watch_events(struct session *s)
 {
@@ -491,14 +465,13 @@ watch_events(struct session *s)
 	    loop_add(&s->loop, &s->end_ev, EV_VM_END, s->vm.end_fd, EPOLLIN, on_vm_end, s) < 0 ||
 	    loop_add(&s->loop, &s->ctl_ev, EV_CONTROL, s->ctl_fd, EPOLLIN, on_control, s) < 0 ||
 	    loop_add(&s->loop, &s->sig_ev, EV_SIGNAL, sfd, EPOLLIN, on_signal, s) < 0 ||
-	    add_timer(s, &s->boot_ev, on_boot_deadline) < 0 ||
-	    arm_timer(&s->boot_ev, BOOT_DEADLINE_S) < 0 ||
-	    add_timer(s, &s->timeout_ev, on_timeout) < 0 ||
-	    (s->cfg.timeout_s && arm_timer(&s->timeout_ev, s->cfg.timeout_s) < 0) ||
-	    add_timer(s, &s->kill_ev, on_kill_after) < 0 ||
-	    add_timer(s, &s->irq_ev, on_irq_check) < 0 ||
-	    timerfd_settime(s->irq_ev.fd, 0, &(struct itimerspec){ .it_interval = REASSERT_EVERY,
-							    .it_value = REASSERT_EVERY }, NULL) < 0)
+	    loop_add_timer(&s->loop, &s->boot_ev, on_boot_deadline, s) < 0 ||
+	    loop_arm_timer(&s->boot_ev, BOOT_DEADLINE_S, false) < 0 ||
+	    loop_add_timer(&s->loop, &s->timeout_ev, on_timeout, s) < 0 ||
+	    (s->cfg.timeout_s && loop_arm_timer(&s->timeout_ev, s->cfg.timeout_s, false) < 0) ||
+	    loop_add_timer(&s->loop, &s->kill_ev, on_kill_after, s) < 0 ||
+	    loop_add_timer(&s->loop, &s->irq_ev, on_irq_check, s) < 0 ||
+	    loop_arm_timer(&s->irq_ev, VIRTIO_REASSERT_MS / 1000, true) < 0)
 		die("cannot set up the event loop: %s", strerror(errno));
 }
 
@@ -517,27 +490,6 @@ block_signals(void)
 		sigaddset(&set, loop_signals[i]);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-}
-
-/*
- * The command gets a terminal when capsa has one on stdin and stdout (or
- * with -t). Then the host terminal goes raw until capsa exits: keys,
- * Ctrl-C included, are bytes for the guest's pty.
- */
-static void
-setup_tty(struct session *s)
-{
-	bool have = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
-
-	s->tty = s->cfg.tty == TTY_FORCE || (s->cfg.tty == TTY_AUTO && have);
-	if (!s->tty)
-		return;
-	if (!term_size(&s->rows, &s->cols)) {
-		s->rows = 24;
-		s->cols = 80;
-	}
-	if (isatty(STDIN_FILENO) && term_raw(STDIN_FILENO) < 0)
-		die("cannot put the terminal in raw mode: %s", strerror(errno));
 }
 
 /* ---- the end ----------------------------------------------------------- */
@@ -614,7 +566,7 @@ main(int argc, char **argv)
 	if (s.cfg.action == ACT_CHECK)
 		return jail_check(&s.cfg.jail);
 	block_signals();
-	setup_tty(&s);
+	s.tty = term_setup(s.cfg.tty == TTY_FORCE, s.cfg.tty == TTY_AUTO, &s.rows, &s.cols);
 	build_vm(&s);
 	watch_events(&s);
 	/* Everything is open: confine capsa before any guest code runs. */
