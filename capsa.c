@@ -7,6 +7,7 @@
  * until its init reports the command's exit status.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
