@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * netopt.c - the user networking options: --net user, --allow, --deny,
- * -p/--publish and --net-log (the table that names them is in options.c).
+ * netopt.c - the network options: --net user|tap:NAME, --allow, --deny,
+ * -p/--publish and --net-log, and the tap's --mac, --ip and --gateway (the
+ * table that names them is in options.c).
  *
  *   --allow RULE / --deny RULE   rules, vmm/net/policy.c; either means --net user
  *   -p [HOSTADDR:]HOSTPORT:GUESTPORT[/tcp]   Docker's form; HOSTADDR
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "options.h"
+#include "tap.h"
 #include "util.h"
 #include "net/policy.h"
 
@@ -27,13 +29,121 @@ policy(struct capsa_config *cfg, char *err, unsigned errlen)
 	return 0;
 }
 
-/**
- * netopt_user() - --net user.
- */
+/* --net user or --net tap:NAME. */
 int
-netopt_user(struct capsa_config *cfg, char *err, unsigned errlen)
+netopt_net(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 {
-	return policy(cfg, err, errlen);
+	int e;
+
+	if (!strcmp(val, "user"))
+		return policy(cfg, err, errlen);
+	if (strncmp(val, "tap:", 4))
+		return errmsg(err, errlen, "--net %s: expected user or tap:NAME", val);
+	e = tap_check_name(val + 4);
+	if (e == -ENAMETOOLONG)
+		return errmsg(err, errlen, "--net %s: interface names have at most %d characters",
+			    val, IFNAMSIZ - 1);
+	if (e)
+		return errmsg(err, errlen, "--net %s: not a valid interface name", val);
+	cfg->net_tap = val + 4;
+	return 0;
+}
+
+static int
+hex_digit(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ?
+	       (c | 0x20) - 'a' + 10 : -1;
+}
+
+/* Six octets as two hex digits each, colon-separated; never a multicast one. */
+int
+netopt_mac(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
+{
+	uint8_t m[6], any = 0;
+
+	for (int i = 0; i < 6; i++) {
+		const char *p = val + 3 * i;
+		int hi = hex_digit(p[0]), lo = hi < 0 ? -1 : hex_digit(p[1]);
+
+		if (hi < 0 || lo < 0 || p[2] != (i == 5 ? 0 : ':'))
+			return errmsg(err, errlen,
+				    "--mac %s: expected six hex octets like 52:54:00:12:34:56", val);
+		m[i] = (uint8_t)(hi << 4 | lo);
+		any |= m[i];
+	}
+	if (m[0] & 1)
+		return errmsg(err, errlen, "--mac %s: a multicast address (the first octet is odd)", val);
+	if (!any)
+		return errmsg(err, errlen, "--mac %s: the all-zero address", val);
+	memcpy(cfg->mac, m, sizeof(m));
+	cfg->mac_set = true;
+	return 0;
+}
+
+/* ADDR/PREFIX: a dotted IPv4 address and a prefix length 0-32. */
+static int
+parse_cidr(const char *val, struct in_addr *addr, unsigned *prefix)
+{
+	const char *slash = strchr(val, '/');
+	char a[INET_ADDRSTRLEN];
+	uint64_t p;
+
+	if (!slash || (size_t)(slash - val) >= sizeof(a))
+		return -EINVAL;
+	memcpy(a, val, (size_t)(slash - val));
+	a[slash - val] = 0;
+	if (inet_pton(AF_INET, a, addr) != 1 || parse_u64(slash + 1, 0, 32, &p) < 0)
+		return -EINVAL;
+	*prefix = (unsigned)p;
+	return 0;
+}
+
+int
+netopt_ip(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
+{
+	struct in_addr a;
+	unsigned prefix;
+
+	if (parse_cidr(val, &a, &prefix) < 0)
+		return errmsg(err, errlen, "--ip %s: expected an IPv4 ADDR/PREFIX like 10.0.2.15/24", val);
+	cfg->ip = val;
+	return 0;
+}
+
+int
+netopt_gateway(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
+{
+	struct in_addr a;
+
+	if (inet_pton(AF_INET, val, &a) != 1)
+		return errmsg(err, errlen, "--gateway %s: expected an IPv4 address like 10.0.2.2", val);
+	cfg->gateway = val;
+	return 0;
+}
+
+/* The tap's options only make sense together; the gateway must be on-link. */
+static int
+check_tap(const struct capsa_config *cfg, char *err, unsigned errlen)
+{
+	struct in_addr a, gw;
+	unsigned prefix;
+	uint32_t mask;
+
+	if (!cfg->net_tap && (cfg->mac_set || cfg->ip || cfg->gateway))
+		return errmsg(err, errlen, "--%s needs --net tap:NAME",
+			    cfg->mac_set ? "mac" : cfg->ip ? "ip" : "gateway");
+	if (cfg->gateway && !cfg->ip)
+		return errmsg(err, errlen, "--gateway needs --ip ADDR/PREFIX");
+	if (!cfg->gateway)
+		return 0;
+	parse_cidr(cfg->ip, &a, &prefix);
+	inet_pton(AF_INET, cfg->gateway, &gw);
+	mask = prefix ? htonl(~0U << (32 - prefix)) : 0;
+	if ((a.s_addr ^ gw.s_addr) & mask || a.s_addr == gw.s_addr)
+		return errmsg(err, errlen, "--gateway %s: not another address in --ip %s",
+			    cfg->gateway, cfg->ip);
+	return 0;
 }
 
 static int
@@ -138,6 +248,8 @@ bad:
 int
 netopt_check(const struct capsa_config *cfg, char *err, unsigned errlen)
 {
+	if (check_tap(cfg, err, errlen) < 0)
+		return -1;
 	if (cfg->net_user && cfg->net_tap)
 		return errmsg(err, errlen, "--net user (or --allow/--deny) and --net tap:%s cannot "
 			    "be combined", cfg->net_tap);

@@ -91,7 +91,10 @@ int options_parse(struct capsa_config *cfg, int argc, char **argv,
 		  char *err, unsigned errlen);
 void options_usage(bool exec);
 int strlist_add(struct strlist *l, char *s);
-int netopt_user(struct capsa_config *cfg, char *err, unsigned errlen);
+int netopt_net(struct capsa_config *cfg, char *val, char *err, unsigned errlen);
+int netopt_mac(struct capsa_config *cfg, char *val, char *err, unsigned errlen);
+int netopt_ip(struct capsa_config *cfg, char *val, char *err, unsigned errlen);
+int netopt_gateway(struct capsa_config *cfg, char *val, char *err, unsigned errlen);
 int netopt_allow(struct capsa_config *cfg, char *val, char *err, unsigned errlen);
 int netopt_deny(struct capsa_config *cfg, char *val, char *err, unsigned errlen);
 int netopt_log(struct capsa_config *cfg, char *val, char *err, unsigned errlen);
