@@ -30,7 +30,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,17 +46,6 @@
 #define FS_FD_POOL	131072	/* fds all shares may hold together */
 #define FD_RESERVE	2048	/* RLIMIT_NOFILE left for the rest of capsa */
 #define FD_MIN_POOL	256
-
-static int __attribute__((format(printf, 3, 4)))
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /**
  * share_parse() - one --share value, text only (nothing is opened yet).
@@ -82,20 +70,20 @@ share_parse(struct share_spec *s, const char *val, char *err, unsigned errlen)
 	}
 	host = strndup(val, len);
 	if (!host)
-		return fail(err, errlen, "out of memory");
+		return errmsg(err, errlen, "out of memory");
 	colon = strrchr(host, ':');
 	if (colon)
 		host[colon - host] = 0;
 	if (!host[0])
-		return fail(err, errlen, "--share '%s': expected HOST[:GUEST][:ro|:rw]", val);
+		return errmsg(err, errlen, "--share '%s': expected HOST[:GUEST][:ro|:rw]", val);
 	if (colon && colon[1] != '/')
-		return fail(err, errlen, "--share %s: the guest path '%s' must be absolute",
+		return errmsg(err, errlen, "--share %s: the guest path '%s' must be absolute",
 			    val, colon + 1);
 	if (path_absolute(colon ? colon + 1 : host, guest, sizeof(guest)) < 0)
-		return fail(err, errlen, "--share %s: path too long", val);
+		return errmsg(err, errlen, "--share %s: path too long", val);
 	s->host = host;
 	s->guest = strdup(guest);
-	return s->guest ? 0 : fail(err, errlen, "out of memory");
+	return s->guest ? 0 : errmsg(err, errlen, "out of memory");
 }
 
 /* @path is @dir or below it. */
@@ -129,15 +117,15 @@ shares_check(struct capsa_config *cfg, char *err, unsigned errlen)
 		const struct share_spec *s = &cfg->shares[i];
 
 		if (!strcmp(s->guest, "/"))
-			return fail(err, errlen, "--share %s: not at / (a directory as the root is "
+			return errmsg(err, errlen, "--share %s: not at / (a directory as the root is "
 				    "--rootfs DIR)", s->host);
 		for (unsigned k = 0; k < ARRAY_SIZE(own); k++)
 			if (below(s->guest, own[k]))
-				return fail(err, errlen, "--share %s: %s is inside the guest's own %s",
+				return errmsg(err, errlen, "--share %s: %s is inside the guest's own %s",
 					    s->host, s->guest, own[k]);
 		for (unsigned k = 0; k < i; k++)
 			if (!strcmp(s->guest, cfg->shares[k].guest))
-				return fail(err, errlen, "--share %s: %s is already the guest path of "
+				return errmsg(err, errlen, "--share %s: %s is already the guest path of "
 					    "--share %s", s->host, s->guest, cfg->shares[k].host);
 	}
 	qsort(cfg->shares, cfg->nshares, sizeof(cfg->shares[0]), by_guest);
@@ -181,20 +169,20 @@ open_root(const char *opt, const struct share_spec *s, struct stat *st, char *er
 	struct statfs sfs;
 
 	if (rd < 0 && errno == ENOTDIR)
-		return fail(err, errlen, "--%s %s: not a directory", opt, s->host);
+		return errmsg(err, errlen, "--%s %s: not a directory", opt, s->host);
 	if (rd < 0)
-		return fail(err, errlen, "--%s %s: %s", opt, s->host, strerror(errno));
+		return errmsg(err, errlen, "--%s %s: %s", opt, s->host, strerror(errno));
 	fd = openat(rd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 || faccessat(rd, ".", R_OK | X_OK, AT_EACCESS) < 0 || fstat(fd, st) < 0 ||
 	    fstatfs(fd, &sfs) < 0) {
-		fail(err, errlen, "--%s %s: %s", opt, s->host, strerror(errno));
+		errmsg(err, errlen, "--%s %s: %s", opt, s->host, strerror(errno));
 		close(rd);
 		return -1;
 	}
 	close(rd);
 	if (pseudo_fs((long)sfs.f_type)) {
 		close(fd);
-		return fail(err, errlen, "--%s %s: a kernel pseudo-filesystem, not files to share",
+		return errmsg(err, errlen, "--%s %s: a kernel pseudo-filesystem, not files to share",
 			    opt, s->host);
 	}
 	return fd;
@@ -211,7 +199,7 @@ add_root(struct capsa_config *cfg, char *err, size_t errlen)
 		return 0;
 	if (!cfg->rootfs.ro && stat("/", &slash) == 0 && st.st_dev == slash.st_dev &&
 	    st.st_ino == slash.st_ino)
-		return fail(err, errlen, "--rootfs %s:rw: the host's own root is never writable "
+		return errmsg(err, errlen, "--rootfs %s:rw: the host's own root is never writable "
 			    "(drop :rw; writes then stay in guest RAM)", cfg->rootfs.path);
 	*s = (struct share_spec){ .host = cfg->rootfs.path, .guest = "/", .ro = cfg->rootfs.ro,
 				  .root = true };
@@ -237,7 +225,7 @@ choose_identity(struct shares *sh, struct capsa_config *cfg, char *err, size_t e
 		if (fs->ro)
 			continue;
 		if (first && (fs->owner_uid != cfg->jail.fs_uid || fs->owner_gid != cfg->jail.fs_gid))
-			return fail(err, errlen, "--share %s: owned by %u:%u, --share %s by %u:%u; "
+			return errmsg(err, errlen, "--share %s: owned by %u:%u, --share %s by %u:%u; "
 				    "capsa started as root serves :rw shares as one user (give --user)",
 				    cfg->shares[i].host, fs->owner_uid, fs->owner_gid, first->host,
 				    cfg->jail.fs_uid, cfg->jail.fs_gid);
@@ -312,13 +300,13 @@ shares_open(struct shares *sh, struct capsa_config *cfg, char *err, size_t errle
 		return 0;
 	proc = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (proc < 0)
-		return fail(err, errlen, "--share: cannot open /proc/self/fd (%s): capsa reopens "
+		return errmsg(err, errlen, "--share: cannot open /proc/self/fd (%s): capsa reopens "
 			    "shared files through it", strerror(errno));
 	if (choose_identity(sh, cfg, err, errlen) < 0)
 		return -1;
 	pool = fd_budget();
 	if (pool < 0)
-		return fail(err, errlen, "--share: RLIMIT_NOFILE is below %d, too low to serve files",
+		return errmsg(err, errlen, "--share: RLIMIT_NOFILE is below %d, too low to serve files",
 			    FD_RESERVE + FD_MIN_POOL);
 	atomic_store(&sh->budget.left, pool);
 	for (unsigned i = 0; i < sh->n; i++) {
