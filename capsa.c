@@ -440,7 +440,8 @@ on_irq_check(struct ev *ev, uint32_t events)
 
 	(void)events;
 	(void)!read(ev->fd, &n, sizeof(n));
-	virtio_reassert(&s->vm);
+	if (virtio_reassert(&s->vm))
+		vm_kick(&s->vm);
 }
 
 static void

@@ -401,10 +401,14 @@ virtio_dump(const struct vm *vm)
  * KVM host). Raising it again costs a healthy guest nothing (a pending
  * edge coalesces; a handler that finds the status clear returns), and
  * saves a guest whose interrupt was lost.
+ *
+ * Return: how many were raised again (the caller then kicks the vCPUs).
  */
-void
+unsigned
 virtio_reassert(const struct vm *vm)
 {
+	unsigned n = 0;
+
 	for (unsigned i = 0; i < vm->mmio.n; i++) {
 		struct virtio_dev *dev = vm->mmio.r[i].opaque;
 		uint64_t one = 1, irqs;
@@ -419,8 +423,10 @@ virtio_reassert(const struct vm *vm)
 				log_info("virtio-%s: the guest did not take an interrupt for %d ms; "
 					 "raised it again", dev->ops->name, VIRTIO_REASSERT_MS);
 			(void)!write(dev->irq_fd, &one, sizeof(one));
+			n++;
 		}
 		dev->irqs_checked = irqs;
 		dev->isr_checked = set;
 	}
+	return n;
 }

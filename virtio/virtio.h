@@ -127,7 +127,7 @@ void virtio_fail(struct virtio_dev *dev, const char *why);
 bool virtio_live(const struct virtio_dev *dev);
 void virtio_broken(const struct vm *vm, char *buf, size_t len);
 void virtio_dump(const struct vm *vm);
-void virtio_reassert(const struct vm *vm);
+unsigned virtio_reassert(const struct vm *vm);
 
 int vq_enable(struct virtq *q, const struct guest_mem *m);
 int vq_pop(struct virtq *q, const struct guest_mem *m, struct vq_chain *c);

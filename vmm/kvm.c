@@ -409,9 +409,29 @@ vm_dump(struct vm *vm, unsigned first_pin, unsigned npins)
 			  (unsigned long long)atomic_load(&vm->vcpus[i].exits), last);
 		/* Its own thread reports the rest (KVM_RUN holds the vCPU fd). */
 		atomic_store(&vm->vcpus[i].dump_req, true);
-		/* tgkill, not pthread_kill (musl's tkill could reach any thread). */
-		if (atomic_load(&vm->vcpus[i].tid))
-			syscall(SYS_tgkill, getpid(), atomic_load(&vm->vcpus[i].tid), VCPU_KICK_SIGNAL);
 	}
+	vm_kick(vm);
 	dump_ioapic(vm, first_pin, npins);
+}
+
+/**
+ * vm_kick() - make every vCPU leave KVM_RUN once and enter it again.
+ * @vm: the VM.
+ *
+ * On the way back in KVM looks at the interrupts pending in the LAPIC
+ * afresh. In the emulated KVM host a vCPU was seen running with interrupts
+ * on for minutes while its LAPIC held vectors requested (a device's and its
+ * own timer's), none delivered: the wake-up that should have made it take
+ * them was lost. virtio_reassert() finding an interrupt not taken kicks.
+ */
+void
+vm_kick(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		int tid = atomic_load(&vm->vcpus[i].tid);
+
+		/* tgkill, not pthread_kill (musl's tkill could reach any thread). */
+		if (tid)
+			syscall(SYS_tgkill, getpid(), tid, VCPU_KICK_SIGNAL);
+	}
 }

@@ -63,6 +63,7 @@ void vm_stop(struct vm *vm, enum vm_end why, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int vm_irq_line(struct vm *vm, unsigned irq, int level);
 void vm_dump(struct vm *vm, unsigned first_pin, unsigned npins);
+void vm_kick(struct vm *vm);
 
 void *vcpu_main(void *arg);
 void vcpu_dump(struct vcpu *cpu);
