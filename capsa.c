@@ -440,8 +440,7 @@ on_irq_check(struct ev *ev, uint32_t events)
 
 	(void)events;
 	(void)!read(ev->fd, &n, sizeof(n));
-	if (virtio_reassert(&s->vm))
-		vm_kick(&s->vm);
+	virtio_reassert(&s->vm);
 }
 
 static void

@@ -402,7 +402,7 @@ virtio_dump(const struct vm *vm)
  * edge coalesces; a handler that finds the status clear returns), and
  * saves a guest whose interrupt was lost.
  *
- * Return: how many were raised again (the caller then kicks the vCPUs).
+ * Return: how many were raised again.
  */
 unsigned
 virtio_reassert(const struct vm *vm)
