@@ -158,10 +158,16 @@ drive(volatile uint8_t *w)
 		wr(w, R_DRV_FEAT_SEL, (uint32_t)(rnd() % 3));
 		wr(w, R_DRV_FEAT, (uint32_t)rnd());
 		break;
-	case 4:
-		wr(w, (unsigned)(rnd() % 0x200), (uint32_t)rnd());	/* any register or config */
+	case 4: {
+		unsigned r = (unsigned)(rnd() % 0x200);	/* any register or config ... */
+
+		/* ... but the rings' addresses, which setup_queue() keeps in our pages. */
+		if (r >= R_DESC && r < R_DEVICE + 8)
+			r = 0x100 + r % 0x100;
+		wr(w, r, (uint32_t)rnd());
 		stats[3]++;
 		break;
+	}
 	case 5:
 		(void)*(volatile uint32_t *)(w + (rnd() % 0x200 & 0xffc));
 		break;

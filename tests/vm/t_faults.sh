@@ -17,7 +17,7 @@ hostile_run() {
 		done
 		hostile $_secs $$ $_devs" >"$T/out" 2>"$T/err" </dev/null
 	rc=$?
-	diag "$_name: exit $rc; $(head -c 300 "$T/out") $(head -c 600 "$T/err" | tr '\n' ' ')"
+	diag "$_name: exit $rc; $(head -c 300 "$T/out") $(grep -v 'needs reset' "$T/err" | tail -c 600 | tr '\n' ' ')"
 }
 
 t_hostile() {
