@@ -169,6 +169,23 @@ add_shares(struct records *r, const struct capsa_config *cfg)
 	}
 }
 
+/* -p: each guest port once (two host ports may lead to one). */
+static void
+add_publish(struct records *r, const struct capsa_config *cfg)
+{
+	char port[8];
+
+	for (unsigned i = 0; i < cfg->npublish; i++) {
+		bool seen = false;
+
+		for (unsigned k = 0; k < i; k++)
+			seen |= cfg->publish[k].guest_port == cfg->publish[i].guest_port;
+		snprintf(port, sizeof(port), "%u", cfg->publish[i].guest_port);
+		if (!seen)
+			record(r, RUN_PUBLISH, port);
+	}
+}
+
 static int
 add_copies(struct cpio *c, struct records *r, const struct strlist *copies,
 	   char *err, size_t errlen)
@@ -243,15 +260,7 @@ payload_build(const struct capsa_config *cfg, bool tty, unsigned rows, unsigned 
 	add_shares(&r, cfg);
 	if (cfg->net_user)
 		record(&r, RUN_NET_USER, "1");
-	for (unsigned i = 0; i < cfg->npublish; i++) {
-		bool seen = false;
-
-		for (unsigned k = 0; k < i; k++)
-			seen |= cfg->publish[k].guest_port == cfg->publish[i].guest_port;
-		snprintf(buf, sizeof(buf), "%u", cfg->publish[i].guest_port);
-		if (!seen)
-			record(&r, RUN_PUBLISH, buf);
-	}
+	add_publish(&r, cfg);
 	cpio_add(c, ".capsa", 040700, NULL, 0);
 	e = add_copies(c, &r, &cfg->copies, err, errlen);
 	if (!e && r.err)
