@@ -279,7 +279,8 @@ question(const uint8_t *m, size_t len, struct slot *s)
 		text[t++] = '.';
 		at += 1 + l;
 	}
-	if (at + 5 > len)
+	/* The name may reach 255 bytes before its root label: one past QMAX. */
+	if (at + 5 > len || at + 5 - 12 > sizeof(s->q))
 		return 1;
 	s->qlen = at + 5 - 12;
 	memcpy(s->q, m + 12, s->qlen);

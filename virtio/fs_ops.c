@@ -114,6 +114,8 @@ fs_readlink(struct fs_req *r)
 	n = readlinkat(r->node->fd, "", buf, sizeof(buf));
 	if (n < 0)
 		return -errno;
+	if ((size_t)n == sizeof(buf))
+		return -ENAMETOOLONG;		/* cut short: never a truncated target */
 	if ((size_t)n > r->room)
 		return -ERANGE;
 	fs_reply_data(r, buf, (size_t)n);

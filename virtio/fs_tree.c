@@ -36,6 +36,14 @@ set_times(struct fs_req *r, const char *name)
 	return utimensat(r->srv->share.proc_fd, name, ts, 0) < 0 ? -errno : 0;
 }
 
+static bool
+same_file(int fd, const struct fs_inode *n)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && st.st_dev == n->dev && st.st_ino == n->ino;
+}
+
 static int
 set_size(struct fs_req *r)
 {
@@ -47,12 +55,17 @@ set_size(struct fs_req *r)
 		return S_ISDIR(r->node->type) ? -EISDIR : -EINVAL;
 	if (a->size > (uint64_t)INT64_MAX)
 		err = -EFBIG;
-	fd = err ? -1 : h && h->write ? h->fd : fs_reopen(r->srv, r->node, O_WRONLY);
+	/* The guest's handle is used only when it is this node's file. */
+	if (h && !(h->write && same_file(h->fd, r->node))) {
+		fs_handle_put(r->srv, h);
+		h = NULL;
+	}
+	fd = err ? -1 : h ? h->fd : fs_reopen(r->srv, r->node, O_WRONLY);
 	if (fd < 0 && !err)
 		err = fd;
 	if (!err && ftruncate(fd, (off_t)a->size) < 0)
 		err = -errno;
-	if (fd >= 0 && !(h && h->write))
+	if (fd >= 0 && !h)
 		close(fd);
 	if (h)
 		fs_handle_put(r->srv, h);

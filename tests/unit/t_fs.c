@@ -329,6 +329,13 @@ test_setattr(void)
 	check(q.error == -EBADF, "FSYNC of a handle that does not exist: EBADF");
 	call(srv, FUSE_STATFS, FUSE_ROOT_ID, NULL, 0, NULL, NULL);
 	check(q.error == 0 && ((struct fuse_statfs_out *)q.out)->st.bsize > 0, "STATFS");
+	/* A truncate naming one node and another file's handle cuts the node only. */
+	put("other", "0123456789");
+	sa = (struct fuse_setattr_in){ .valid = FATTR_SIZE | FATTR_FH, .size = 2, .fh = fh };
+	call(srv, FUSE_SETATTR, lookup(srv, FUSE_ROOT_ID, "other", NULL), &sa, sizeof(sa), NULL, NULL);
+	check(q.error == 0 && stat(at("other"), &st) == 0 && st.st_size == 2 &&
+	      stat(at("attr"), &st) == 0 && st.st_size == 1 << 20,
+	      "SETATTR size with another file's handle: that file is left alone");
 	fs_server_free(srv);
 }
 
