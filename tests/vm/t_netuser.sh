@@ -31,8 +31,8 @@ nu_hosts() {
 in_cap() { nsenter -t "$NU_CAP" -n -m -- "$@"; }
 in_inet() { nsenter -t "$NU_INET" -n -- "$@"; }
 
-# nucap ARGS...: cap, in capsa's namespaces.
-nucap() {
+# nscap ARGS...: cap, in capsa's namespaces.
+nscap() {
 	in_cap "$CAPSA" "$@" >"$T/out" 2>"$T/err" </dev/null
 	rc=$?
 }
@@ -97,9 +97,9 @@ nu_down() {
 	rm -rf "$T/www" "$T/www2" "$T/nu-hosts" "$T/sni.log" "$T/net.log"
 }
 
-# nucap ARGS...: nucap with netlab in the guest and a time limit.
+# nucap ARGS...: nscap with netlab in the guest and a time limit.
 nucap() {
-	nucap --copy "$NETLAB:/usr/bin/netlab" --timeout 120 "$@"
+	nscap --copy "$NETLAB:/usr/bin/netlab" --timeout 120 "$@"
 }
 
 # logged NAME PATTERN: the audit log has a line matching PATTERN.
@@ -289,7 +289,7 @@ t_netuser_publish() {
 	kill $pid
 	wait $pid 2>/dev/null
 	pub_closed "publish: after capsa ends (SIGTERM) the host port is closed"
-	nucap -p 18000:8000 -- true
+	nscap -p 18000:8000 -- true
 	expect_eq "publish: the port is free again" "$rc" 0
 	[ "$rc" = 0 ] || diag "$(cat "$T/err")"
 	pub_closed "publish: after exit the host port is closed"
