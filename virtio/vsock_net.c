@@ -31,6 +31,7 @@
 #include "vsock.h"
 #include "vsock_int.h"
 #include "../guest/proto.h"
+#include "../vmm/broker.h"
 #include "../vmm/net/msg.h"
 #include "../vmm/util.h"
 
@@ -129,9 +130,12 @@ on_broker(struct ev *ev, uint32_t events)
 		if (r == -EBADMSG)
 			continue;
 		if (r <= 0) {
+			char why[64];
+
 			/* The broker died: nothing more comes; stop listening. */
 			loop_del(b->d->loop, &b->ev);
-			log_warn("the broker is gone; new network and --vsock connections fail");
+			broker_why(why, sizeof(why));
+			log_warn("the broker is gone (%s); new network and --vsock connections fail", why);
 			break;
 		}
 		on_answer(b, &m, fd);

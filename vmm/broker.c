@@ -41,6 +41,7 @@
 static struct {
 	struct broker_config cfg;	/* what the broker will own and serve */
 	pid_t pid;			/* > 0 while the broker runs */
+	bool reaped;			/* broker_why() waited for it */
 	int fd;				/* our end of the socketpair */
 	bool hooked;
 } br = { .cfg = { .log_fd = -1 }, .fd = -1 };
@@ -55,7 +56,8 @@ broker_atexit(void)
 	}
 	/* EOF tells the broker to clean up; wait so the paths are gone when we are. */
 	close(br.fd);
-	waitpid(br.pid, NULL, 0);
+	if (!br.reaped)
+		waitpid(br.pid, NULL, 0);
 	br.pid = 0;
 }
 
@@ -175,6 +177,29 @@ int
 broker_channel(void)
 {
 	return br.pid > 0 ? br.fd : -1;
+}
+
+/**
+ * broker_why() - how the broker ended, once its channel reached EOF: its
+ * exit status or the signal that killed it (SIGSYS: its seccomp filter),
+ * if it has ended yet (no waiting: this runs on the event loop).
+ * @buf: the words, for the warning that it is gone.
+ * @len: their room.
+ */
+void
+broker_why(char *buf, size_t len)
+{
+	int st = 0;
+
+	if (br.pid <= 0 || br.reaped || wait4(br.pid, &st, WNOHANG, NULL) != br.pid) {
+		snprintf(buf, len, "its channel closed");
+		return;
+	}
+	br.reaped = true;
+	if (WIFSIGNALED(st))
+		snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
+	else
+		snprintf(buf, len, "it exited with status %d", WEXITSTATUS(st));
 }
 
 /**

@@ -21,5 +21,6 @@ int broker_bridge(const char *path);
 void broker_net(struct net_policy *policy, int log_fd, bool verbose, enum jail_mode jail);
 int broker_start(void);
 int broker_channel(void);
+void broker_why(char *buf, size_t len);
 
 #endif
