@@ -17,7 +17,7 @@ CFLAGS   += -std=gnu11 $(WARN) -D_GNU_SOURCE -isystem $(B)/kinc -I$(B)/seccomp/i
 LDFLAGS  := -static -pthread -Wl,-z,relro,-z,now,-z,noexecstack
 
 # guest/exec_wire.c: the exec protocol, spoken by capsa exec and the init alike.
-SRCS := capsa.c $(wildcard vmm/*.c virtio/*.c boot/*.c jail/*.c) guest/exec_wire.c
+SRCS := capsa.c $(wildcard vmm/*.c virtio/*.c boot/*.c jail/*.c vmm/net/*.c) guest/exec_wire.c
 OBJS := $(SRCS:%.c=$(B)/obj/%.o)
 SECCOMP := $(B)/seccomp/lib/libseccomp.a
 KERNEL  := $(B)/bzImage
@@ -36,8 +36,9 @@ $(SECCOMP): jail/build-libseccomp.sh $(B)/.deps
 $(KERNEL): boot/guest.config boot/build-kernel.sh $(wildcard boot/patches/*.patch) $(B)/.deps
 	boot/build-kernel.sh $@ boot/guest.config
 
-GUEST_SRCS := $(wildcard guest/*.c)
-$(B)/init: $(wildcard guest/*.c guest/*.h) $(SECCOMP)
+# vmm/net/policy.c: the guest checks DNS names as the broker will.
+GUEST_SRCS := $(wildcard guest/*.c) vmm/net/policy.c
+$(B)/init: $(wildcard guest/*.c guest/*.h) vmm/net/policy.c vmm/net/policy.h vmm/net/wire.h $(SECCOMP)
 	$(CC) $(CFLAGS) -Os $(LDFLAGS) -o $@ $(GUEST_SRCS)
 	strip $@
 
@@ -45,7 +46,7 @@ $(B)/init: $(wildcard guest/*.c guest/*.h) $(SECCOMP)
 $(INITRD): $(B)/init boot/mkinitramfs.sh $(B)/.deps
 	sh boot/mkinitramfs.sh $@ $(B)/init /bin/busybox
 
-$(B)/obj/%.o: %.c $(SECCOMP) $(wildcard */*.h)
+$(B)/obj/%.o: %.c $(SECCOMP) $(wildcard */*.h vmm/net/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) -c -o $@ $<
@@ -54,8 +55,10 @@ $(B)/obj/embed.o: boot/embed.S $(KERNEL) $(INITRD)
 	@mkdir -p $(dir $@)
 	$(CC) -c -DGUEST_KERNEL='"$(KERNEL)"' -DGUEST_INITRD='"$(INITRD)"' -o $@ $<
 
+# Stripped: the one file users carry (debug info stays in $(B)/capsa.debug).
 capsa: $(OBJS) $(B)/obj/embed.o $(SECCOMP)
-	$(CC) $(LDFLAGS) -o $@ $^
+	$(CC) $(LDFLAGS) -o $(B)/capsa.debug $^
+	strip -o $@ $(B)/capsa.debug
 
 # ---- tests -----------------------------------------------------------------
 

@@ -7,6 +7,7 @@
  * until its init reports the command's exit status.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,6 @@
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "boot/boot.h"
@@ -29,11 +29,13 @@
 #include "virtio/virtio.h"
 #include "virtio/vsock.h"
 #include "vmm/broker.h"
+#include "vmm/hostnet.h"
 #include "vmm/loop.h"
 #include "vmm/disk.h"
 #include "vmm/klog.h"
 #include "vmm/options.h"
 #include "vmm/serial.h"
+#include "vmm/shares.h"
 #include "vmm/stdio.h"
 #include "vmm/tap.h"
 #include "vmm/term.h"
@@ -54,6 +56,7 @@
 #define MAX_DEVS	(IOAPIC_PINS - FIRST_IRQ)
 #define BOOT_DEADLINE_S	30
 #define FLUSH_MS	5000
+_Static_assert(VIRTIO_REASSERT_MS % 1000 == 0, "the reassert timer counts seconds");
 
 extern const char guest_kernel[], guest_kernel_end[];
 extern const char guest_initrd[], guest_initrd_end[];
@@ -69,6 +72,7 @@ struct session {
 	struct vsock_exec *exec;	/* --control, or NULL */
 	struct net_dev *net;		/* --net, or NULL */
 	struct tap tap;
+	struct shares shares;		/* --share, --rootfs DIR */
 	unsigned ndevs;			/* virtio-mmio devices, see DEV_BASE */
 	int disk_fd[MAX_DISKS + 1];	/* the rootfs first, then each --disk */
 	bool disk_ro[MAX_DISKS + 1];
@@ -81,7 +85,7 @@ struct session {
 	unsigned interrupts;		/* SIGINT/SIGTERM received */
 	int kill_sig;			/* the signal --kill-after runs since, or 0 */
 	double t0;
-	struct ev end_ev, ctl_ev, sig_ev, boot_ev, timeout_ev, kill_ev;
+	struct ev end_ev, ctl_ev, sig_ev, boot_ev, timeout_ev, kill_ev, irq_ev;
 };
 
 /*
@@ -190,19 +194,27 @@ socket_failed(const char *opt, const char *path, int e)
 		die("--%s %s: %s", opt, path, strerror(-e));
 }
 
-/* --vsock and --control: the sockets first, then the broker that removes them. */
+/*
+ * --vsock and --control: the sockets first, then the broker that removes
+ * them and serves --net user (vmm/hostnet.c), then -p's listeners.
+ */
 static void
 open_sockets(struct session *s)
 {
+	char err[256];
 	int e = 0;
 
 	if (s->cfg.vsock_path)
 		socket_failed("vsock", s->cfg.vsock_path, vsock_bridge(s->vsock, s->cfg.vsock_path));
 	if (s->cfg.control_path && !(s->exec = vsock_exec_listen(s->vsock, s->cfg.control_path, &e)))
 		socket_failed("control", s->cfg.control_path, e);
+	if (hostnet_open(&s->cfg, err, sizeof(err)) < 0)
+		die("%s", err);
 	e = broker_start();
 	if (e)
 		die("cannot start the socket helper: %s", strerror(-e));
+	if (hostnet_attach(&s->cfg, s->vsock, err, sizeof(err)) < 0)
+		die("%s", err);
 }
 
 /*
@@ -244,7 +256,7 @@ open_disks(struct session *s)
 	for (unsigned i = 0; i <= s->cfg.ndisks; i++) {
 		const struct disk_spec *d = i ? &s->cfg.disks[i - 1] : &s->cfg.rootfs;
 
-		if (!d->path)
+		if (!d->path || (!i && s->cfg.rootfs_dir))
 			continue;
 		s->disk_ro[s->ndisks] = d->ro;
 		s->disk_fd[s->ndisks] = disk_open(i ? "disk" : "rootfs", d, err, sizeof(err));
@@ -253,26 +265,35 @@ open_disks(struct session *s)
 	}
 }
 
-/* The disks as virtio-blk devices 1, 2 ...: /dev/vda, vdb ... in the guest. */
+/* The disks as virtio-blk devices 1, 2 ...: /dev/vda, vdb ... in the guest; then the shares. */
 static void
 attach_disks(struct session *s)
 {
-	for (unsigned i = 0; i < s->ndisks; i++) {
-		uint64_t base;
-		unsigned irq;
+	uint64_t base;
+	unsigned irq;
 
+	for (unsigned i = 0; i < s->ndisks; i++) {
 		place_device(s, &base, &irq);
 		if (!blk_create(&s->vm, &s->loop, base, irq, s->disk_fd[i], s->disk_ro[i]))
 			die("cannot create disk %u: %s", i, strerror(errno));
+	}
+	for (unsigned i = 0; i < s->shares.n; i++) {
+		place_device(s, &base, &irq);
+		if (shares_attach(&s->shares, i, &s->vm, &s->loop, base, irq) < 0)
+			die("cannot create the virtio-fs device of %s: %s", s->cfg.shares[i].host,
+			    strerror(errno));
 	}
 }
 
 static void
 build_vm(struct session *s)
 {
+	char err[512];
 	uint64_t base;
 	unsigned irq;
 
+	if (shares_open(&s->shares, &s->cfg, err, sizeof(err)) < 0)
+		die("%s", err);
 	open_disks(s);
 	if (vm_create(&s->vm, s->cfg.memory_mib * MIB, s->cfg.cpus) < 0)
 		die("%s", s->vm.end_msg);
@@ -308,7 +329,6 @@ send_ctl(struct session *s, uint32_t type, int32_t value)
 
 	(void)!write(s->ctl_fd, &m, sizeof(m));
 }
-
 
 static void
 on_vm_end(struct ev *ev, uint32_t events)
@@ -360,8 +380,6 @@ on_kill_after(struct ev *ev, uint32_t events)
 	force_end(s, 128 + SIGKILL);
 }
 
-static int arm_timer(struct ev *ev, uint64_t seconds);
-
 /*
  * SIGINT, SIGTERM, SIGHUP and SIGQUIT go to the command. A second SIGINT
  * or SIGTERM means the user really wants out, and --kill-after (10 s by
@@ -398,7 +416,7 @@ on_signal(struct ev *ev, uint32_t events)
 		send_ctl(s, MSG_SIGNAL, sig);
 		if (s->cfg.kill_after_s && !s->kill_sig) {
 			s->kill_sig = sig;
-			arm_timer(&s->kill_ev, s->cfg.kill_after_s);
+			loop_arm_timer(&s->kill_ev, s->cfg.kill_after_s, false);
 		}
 	}
 }
@@ -413,6 +431,18 @@ on_timeout(struct ev *ev, uint32_t events)
 	force_end(s, EXIT_TIMEOUT);
 }
 
+/* Every VIRTIO_REASSERT_MS: interrupts the guest never took go out again. */
+static void
+on_irq_check(struct ev *ev, uint32_t events)
+{
+	struct session *s = ev->opaque;
+	uint64_t n;
+
+	(void)events;
+	(void)!read(ev->fd, &n, sizeof(n));
+	virtio_reassert(&s->vm);
+}
+
 static void
 on_boot_deadline(struct ev *ev, uint32_t events)
 {
@@ -420,28 +450,6 @@ on_boot_deadline(struct ev *ev, uint32_t events)
 
 	(void)events;
 	vm_stop(&s->vm, VM_FAILED, "the guest did not boot within %d s", BOOT_DEADLINE_S);
-}
-
-/*
- * A timer on the loop, created now (the jail forbids making fds later) and
- * armed with arm_timer() when, and if, it is needed.
- */
-static int
-add_timer(struct session *s, struct ev *ev, ev_fn fn)
-{
-	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-
-	if (fd < 0)
-		return -errno;
-	return loop_add(&s->loop, ev, EV_TIMER, fd, EPOLLIN, fn, s);
-}
-
-static int
-arm_timer(struct ev *ev, uint64_t seconds)
-{
-	struct itimerspec t = { .it_value = { .tv_sec = (time_t)seconds } };
-
-	return timerfd_settime(ev->fd, 0, &t, NULL) < 0 ? -errno : 0;
 }
 
 static void
@@ -458,11 +466,13 @@ watch_events(struct session *s)
 	    loop_add(&s->loop, &s->end_ev, EV_VM_END, s->vm.end_fd, EPOLLIN, on_vm_end, s) < 0 ||
 	    loop_add(&s->loop, &s->ctl_ev, EV_CONTROL, s->ctl_fd, EPOLLIN, on_control, s) < 0 ||
 	    loop_add(&s->loop, &s->sig_ev, EV_SIGNAL, sfd, EPOLLIN, on_signal, s) < 0 ||
-	    add_timer(s, &s->boot_ev, on_boot_deadline) < 0 ||
-	    arm_timer(&s->boot_ev, BOOT_DEADLINE_S) < 0 ||
-	    add_timer(s, &s->timeout_ev, on_timeout) < 0 ||
-	    (s->cfg.timeout_s && arm_timer(&s->timeout_ev, s->cfg.timeout_s) < 0) ||
-	    add_timer(s, &s->kill_ev, on_kill_after) < 0)
+	    loop_add_timer(&s->loop, &s->boot_ev, on_boot_deadline, s) < 0 ||
+	    loop_arm_timer(&s->boot_ev, BOOT_DEADLINE_S, false) < 0 ||
+	    loop_add_timer(&s->loop, &s->timeout_ev, on_timeout, s) < 0 ||
+	    (s->cfg.timeout_s && loop_arm_timer(&s->timeout_ev, s->cfg.timeout_s, false) < 0) ||
+	    loop_add_timer(&s->loop, &s->kill_ev, on_kill_after, s) < 0 ||
+	    loop_add_timer(&s->loop, &s->irq_ev, on_irq_check, s) < 0 ||
+	    loop_arm_timer(&s->irq_ev, VIRTIO_REASSERT_MS / 1000, true) < 0)
 		die("cannot set up the event loop: %s", strerror(errno));
 }
 
@@ -481,27 +491,6 @@ block_signals(void)
 		sigaddset(&set, loop_signals[i]);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-}
-
-/*
- * The command gets a terminal when capsa has one on stdin and stdout (or
- * with -t). Then the host terminal goes raw until capsa exits: keys,
- * Ctrl-C included, are bytes for the guest's pty.
- */
-static void
-setup_tty(struct session *s)
-{
-	bool have = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
-
-	s->tty = s->cfg.tty == TTY_FORCE || (s->cfg.tty == TTY_AUTO && have);
-	if (!s->tty)
-		return;
-	if (!term_size(&s->rows, &s->cols)) {
-		s->rows = 24;
-		s->cols = 80;
-	}
-	if (isatty(STDIN_FILENO) && term_raw(STDIN_FILENO) < 0)
-		die("cannot put the terminal in raw mode: %s", strerror(errno));
 }
 
 /* ---- the end ----------------------------------------------------------- */
@@ -557,6 +546,7 @@ main(int argc, char **argv)
 {
 	static struct session s = { .status = -1 };
 	char err[512];
+	int e;
 
 	s.t0 = now_ms();
 	if (stdio_ensure() < 0)
@@ -577,13 +567,15 @@ main(int argc, char **argv)
 	if (s.cfg.action == ACT_CHECK)
 		return jail_check(&s.cfg.jail);
 	block_signals();
-	setup_tty(&s);
+	s.tty = term_setup(s.cfg.tty == TTY_FORCE, s.cfg.tty == TTY_AUTO, &s.rows, &s.cols);
 	build_vm(&s);
 	watch_events(&s);
 	/* Everything is open: confine capsa before any guest code runs. */
 	s.cfg.jail.keep_net = s.net != NULL;
 	if (jail_apply(&s.cfg.jail, NULL, err, sizeof(err)) < 0)
 		die("%s", err);
+	if ((e = shares_start(&s.shares)) < 0 || (e = jail_narrow()) < 0)
+		die("cannot start serving the shares: %s", strerror(-e));
 	s.vm.vcpu_init = jail_vcpu;
 	if (vm_start(&s.vm) < 0)
 		die("%s", s.vm.end_msg);

@@ -21,6 +21,7 @@
 #include "payload.h"
 #include "../guest/proto.h"
 #include "../vmm/term.h"
+#include "../vmm/shares.h"
 #include "../vmm/util.h"
 
 struct records {
@@ -149,6 +150,42 @@ copy_dest(const char *spec, char *src, char *dst, char *err, size_t errlen)
 	return 0;
 }
 
+/* Each share's tag and where the guest mounts it, parents first. */
+static void
+add_shares(struct records *r, const struct capsa_config *cfg)
+{
+	char tag[FS_TAG_MAX], rec[PATH_MAX + FS_TAG_MAX + 8];
+
+	for (unsigned i = 0; i < cfg->nshares; i++) {
+		const struct share_spec *s = &cfg->shares[i];
+
+		share_tag(cfg, i, tag);
+		if (s->root) {
+			record(r, RUN_ROOT_SHARE, tag);
+			continue;
+		}
+		snprintf(rec, sizeof(rec), "%s:%s:%s", s->ro ? "ro" : "rw", tag, s->guest);
+		record(r, RUN_SHARE, rec);
+	}
+}
+
+/* -p: each guest port once (two host ports may lead to one). */
+static void
+add_publish(struct records *r, const struct capsa_config *cfg)
+{
+	char port[8];
+
+	for (unsigned i = 0; i < cfg->npublish; i++) {
+		bool seen = false;
+
+		for (unsigned k = 0; k < i; k++)
+			seen |= cfg->publish[k].guest_port == cfg->publish[i].guest_port;
+		snprintf(port, sizeof(port), "%u", cfg->publish[i].guest_port);
+		if (!seen)
+			record(r, RUN_PUBLISH, port);
+	}
+}
+
 static int
 add_copies(struct cpio *c, struct records *r, const struct strlist *copies,
 	   char *err, size_t errlen)
@@ -220,6 +257,10 @@ payload_build(const struct capsa_config *cfg, bool tty, unsigned rows, unsigned 
 		record(&r, RUN_ROOTFS, cfg->rootfs.ro ? "ro" : "rw");
 	if (cfg->control_path)
 		record(&r, RUN_EXEC, "1");
+	add_shares(&r, cfg);
+	if (cfg->net_user)
+		record(&r, RUN_NET_USER, "1");
+	add_publish(&r, cfg);
 	cpio_add(c, ".capsa", 040700, NULL, 0);
 	e = add_copies(c, &r, &cfg->copies, err, errlen);
 	if (!e && r.err)

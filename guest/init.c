@@ -2,8 +2,8 @@
 /*
  * init.c - PID 1 inside the capsa guest.
  *
- * Mounts the basic filesystems, reads the run configuration capsa put in
- * the initramfs, puts copied files in place, connects the
+ * Sets up the system environment (env.c), reads the run configuration
+ * capsa put in the initramfs, puts copied files in place, connects the
  * control and stdio streams to the host over vsock, runs the command as a
  * session (session.c: its stdio on pipes or a pty, relayed to the
  * streams), reaps every child, and reports the command's exit status once
@@ -12,27 +12,29 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <net/if.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/ioctl.h>
-#include <sys/mount.h>
 #include <string.h>
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/vm_sockets.h>
 
+#include "env.h"
 #include "exec.h"
 #include "init.h"
+#include "netuser.h"
 #include "proto.h"
 #include "rootfs.h"
 #include "session.h"
+#include "shares.h"
 
 #define MAX_ARGS 65536
 #define MAX_COPIES 256
@@ -47,6 +49,7 @@ struct run {
 	const char *net_if, *net_ip, *net_gw;	/* --net, --ip, --gateway */
 	const char *rootfs;	/* "ro" or "rw" with --rootfs, else NULL */
 	int nargs, nenv, ncopies;
+	struct netuser_cfg netuser;	/* --net user, -p */
 	bool tty;
 	unsigned rows, cols;
 	bool exec;		/* --control: serve `capsa exec` (exec.c) */
@@ -100,26 +103,6 @@ finish(int status)
 		pause();
 }
 
-static void
-mount_basics(void)
-{
-	static const struct { const char *src, *dst, *type; unsigned long flags; } m[] = {
-		{ "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC },
-		{ "sys", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC },
-		{ "dev", "/dev", "devtmpfs", MS_NOSUID },
-		{ "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC },
-		{ "tmp", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV },
-		{ "run", "/run", "tmpfs", MS_NOSUID | MS_NODEV },
-	};
-
-	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
-		mkdir(m[i].dst, 0755);
-		if (mount(m[i].src, m[i].dst, m[i].type, m[i].flags, NULL) < 0)
-			say("capsa-init: mount %s: %s\n", m[i].dst, strerror(errno));
-	}
-	chmod("/tmp", 01777);
-}
-
 static char *
 read_file(const char *path, size_t *len)
 {
@@ -162,6 +145,12 @@ add_record(struct run *r, int tag, const char *v)
 		r->rootfs = v;
 	else if (tag == RUN_EXEC)
 		r->exec = true;
+	else if (tag == RUN_SHARE || tag == RUN_ROOT_SHARE)
+		shares_record(tag, v);
+	else if (tag == RUN_NET_USER)
+		r->netuser.net = true;
+	else if (tag == RUN_PUBLISH && r->netuser.npublish < NU_MAX_PUBLISH)
+		r->netuser.publish[r->netuser.npublish++] = (unsigned)atoi(v);
 }
 
 static int
@@ -207,34 +196,33 @@ place_copies(const struct run *r, const char *staging)
 	return 0;
 }
 
-/* Only the loopback interface is up unless capsa configured a network. */
-static void
-loopback_up(void)
+/* --share: each at its guest path, once the root is in place. */
+static int
+mount_shares(void)
 {
-	struct ifreq ifr = { .ifr_name = "lo" };
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	char err[256];
 
-	if (s < 0)
-		return;
-	if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
-		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-		ioctl(s, SIOCSIFFLAGS, &ifr);
-	}
-	close(s);
+	if (shares_mount(err, sizeof(err)) == 0)
+		return 0;
+	say("capsa: %s\n", err);
+	return -1;
 }
 
-/* --net: eth0 up, and configured when --ip/--gateway say how. */
+/* --net tap: eth0 up, configured when --ip/--gateway say how; --net user and -p: the helper. */
 static int
 configure_net(const struct run *r)
 {
 	char err[256];
 
-	if (!r->net_if)
-		return 0;
-	if (net_setup(r->net_if, r->net_ip, r->net_gw, err, sizeof(err)) == 0)
-		return 0;
-	say("capsa: %s\n", err);
-	return -1;
+	if (r->net_if && net_setup(r->net_if, r->net_ip, r->net_gw, err, sizeof(err)) < 0) {
+		say("capsa: %s\n", err);
+		return -1;
+	}
+	if (netuser_start(&r->netuser, err, sizeof(err)) < 0) {
+		say("capsa: --net user: %s\n", err);
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -267,6 +255,22 @@ on_control(struct session *s)
 		session_resize(s, (uint32_t)m.value);
 	if (m.type == MSG_SIGNAL && m.value > 0 && m.value < NSIG)
 		session_signal(s, m.value);
+}
+
+/*
+ * From here on init mostly relays. SCHED_BATCH: woken by a pipe it never
+ * preempts the command that filled it, so on one vCPU the command writes
+ * on until the pipe is full and init moves it in one piece, rather than
+ * the two taking turns at every small write (each turn a context switch,
+ * and one vsock packet). The command is a normal task (session.c).
+ * musl has no sched_setscheduler(): the syscall.
+ */
+static void
+relay_priority(void)
+{
+	struct sched_param sp = { 0 };
+
+	syscall(SYS_sched_setscheduler, 0, SCHED_BATCH, &sp);
 }
 
 /* SIGCHLD as a readable fd; blocked before the first fork, so none is lost. */
@@ -343,14 +347,11 @@ main(void)
 
 	umask(0);
 	signal(SIGPIPE, SIG_IGN);	/* a relay's reader gone is an error return */
-	mount_basics();
+	env_mount();
 	if (load_run(&r) < 0) {
 		say("capsa-init: no run configuration\n");
 		finish(125);
 	}
-	if (r.hostname)
-		sethostname(r.hostname, strlen(r.hostname));
-	loopback_up();
 	ctrl_fd = connect_host(PORT_CONTROL);
 	fds[0] = connect_host(PORT_STDIN);
 	fds[1] = connect_host(PORT_STDOUT);
@@ -372,11 +373,15 @@ main(void)
 			finish(125);
 		}
 	}
-	if (place_copies(&r, r.rootfs ? staging : RUN_COPY_DIR) < 0 || configure_net(&r) < 0)
+	env_finish(r.hostname ? r.hostname : "capsa", root_rw);
+	r.netuser.root_rw = root_rw;
+	if (mount_shares() < 0 || place_copies(&r, r.rootfs ? staging : RUN_COPY_DIR) < 0 ||
+	    configure_net(&r) < 0)
 		finish(125);
 	if (staging_fd >= 0)
 		close(staging_fd);
 	umask(022);
+	relay_priority();	/* before the exec server: its relays too */
 	/* Execs see what the main command sees: the root, the copies, the network. */
 	if (exec_fd >= 0)
 		exec_server = exec_serve(exec_fd);

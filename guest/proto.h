@@ -34,6 +34,10 @@ enum run_tag {
 	RUN_NET_GW = 'g',	/* "ADDR": the default gateway */
 	RUN_ROOTFS = 'r',	/* "ro" or "rw": the root is on /dev/vda, see rootfs.c */
 	RUN_EXEC = 'x',		/* "1": serve `capsa exec` on PORT_EXEC (--control) */
+	RUN_SHARE = 's',	/* "ro:TAG:/PATH" or "rw:...": mount virtio-fs TAG at PATH */
+	RUN_ROOT_SHARE = 'R',	/* "TAG": with RUN_ROOTFS, the root is virtio-fs TAG */
+	RUN_NET_USER = 'u',	/* "1": --net user, see netuser.c */
+	RUN_PUBLISH = 'p',	/* "GUESTPORT": -p, once for each guest port */
 };
 
 #define RUN_COPY_DIR "/.capsa/copy"
@@ -46,7 +50,10 @@ enum capsa_port {
 	PORT_STDOUT,
 	PORT_STDERR,
 	PORT_EXEC,		/* the guest listens: one connection per `capsa exec` */
+	PORT_NET,		/* --net user: one stream per connection (net/wire.h) */
 };
+/* -p: the guest's helper listens on this plus GUESTPORT for each published port. */
+#define PORT_PUBLISH_BASE 0x43510000U
 
 /* Control messages; both ends are x86-64 and little-endian. */
 enum capsa_msg_type {

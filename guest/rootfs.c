@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * rootfs.c - put the guest's root on the --rootfs image, /dev/vda.
+ * rootfs.c - put the guest's root on the --rootfs image, /dev/vda, or on a
+ * host directory (virtio-fs, see shares.c).
  *
  * The init stays PID 1 and keeps running the binary it was started from:
  * it does what switch_root does, minus the exec. It mounts the new root,
@@ -33,6 +34,7 @@
 #include <unistd.h>
 
 #include "rootfs.h"
+#include "shares.h"
 
 #define ROOT_DEV	"/dev/vda"
 #define NEW_ROOT	"/.capsa-root"
@@ -54,13 +56,16 @@ failed(char *err, size_t errlen, const char *fmt, ...)
 	return -e;
 }
 
-/* ext4 or squashfs, whichever the image is; read-write means ext4. */
+/* ext4 or squashfs, whichever the image is; read-write means ext4. Or a
+ * host directory, virtio-fs. */
 static int
 mount_image(const char *dst, bool rw)
 {
 	static const char *const types[] = { "ext4", "squashfs" };
 	int e = 0;
 
+	if (shares_root_tag())
+		return mount(shares_root_tag(), dst, "virtiofs", rw ? 0 : MS_RDONLY | MS_NODEV, NULL);
 	for (size_t i = 0; i < (rw ? 1 : 2); i++) {
 		if (mount(ROOT_DEV, dst, types[i], rw ? 0 : MS_RDONLY, NULL) == 0)
 			return 0;
@@ -74,20 +79,26 @@ mount_image(const char *dst, bool rw)
 	return -1;
 }
 
+static const char *
+root_name(void)
+{
+	return shares_root_tag() ? "the host directory (virtio-fs)" : ROOT_DEV " (ext4 or squashfs)";
+}
+
 static int
 mount_overlay(char *err, size_t errlen)
 {
 	mkdir(LOWER, 0755);
 	mkdir(RW, 0755);
 	if (mount_image(LOWER, false) < 0)
-		return failed(err, errlen, "cannot mount %s (ext4 or squashfs)", ROOT_DEV);
+		return failed(err, errlen, "cannot mount %s", root_name());
 	if (mount("tmpfs", RW, "tmpfs", 0, "mode=0755") < 0)
 		return failed(err, errlen, "cannot mount the overlay's tmpfs");
 	mkdir(RW "/upper", 0755);
 	mkdir(RW "/work", 0755);
 	if (mount("overlay", NEW_ROOT, "overlay", 0,
 		  "lowerdir=" LOWER ",upperdir=" RW "/upper,workdir=" RW "/work") < 0)
-		return failed(err, errlen, "cannot mount the overlay on %s", ROOT_DEV);
+		return failed(err, errlen, "cannot mount the overlay on %s", root_name());
 	return 0;
 }
 
@@ -124,7 +135,7 @@ rootfs_enter(bool rw, char *err, size_t errlen)
 	mkdir(NEW_ROOT, 0755);
 	if (rw) {
 		if (mount_image(NEW_ROOT, true) < 0)
-			return failed(err, errlen, "cannot mount %s read-write (ext4)", ROOT_DEV);
+			return failed(err, errlen, "cannot mount %s read-write", root_name());
 	} else if ((r = mount_overlay(err, errlen)) < 0) {
 		return r;
 	}

@@ -17,9 +17,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -27,19 +29,23 @@
 #include "session.h"
 
 /*
- * The child: its own session, stdio on @fds (or the pty @slave), then the
- * directory and exec. On failure the errno goes back through @report
- * (close-on-exec, so a successful exec closes it), negated for chdir.
+ * The child: its own session, default signals and scheduling (init relays
+ * as SCHED_BATCH, which a fork inherits), stdio on @fds (or the pty
+ * @slave), then the directory and exec. On failure the errno goes back
+ * through @report (close-on-exec, so a successful exec closes it),
+ * negated for chdir.
  */
 static void __attribute__((noreturn))
 run_child(const struct session_cmd *cmd, const int fds[3], const char *slave, int report)
 {
+	struct sched_param sp = { 0 };
 	int e;
 
 	setsid();
 	for (int i = 1; i < NSIG; i++)
 		signal(i, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &(sigset_t){ 0 }, NULL);
+	syscall(SYS_sched_setscheduler, 0, SCHED_OTHER, &sp);
 	if (slave ? tty_attach(slave) < 0 :
 	    dup2(fds[0], 0) < 0 || dup2(fds[1], 1) < 0 || dup2(fds[2], 2) < 0)
 		_exit(125);

@@ -182,10 +182,12 @@ check_layers(const struct jail *j)
 		       r.layer[l].err ? "skipped" : "applied", r.layer[l].detail);
 	if (!log_verbose)
 		return;
-	for (int vcpu = 0; vcpu < 2; vcpu++) {
-		filter_names(vcpu, names, sizeof(names));
-		printf("    %s filter (%u, * = arguments checked): %s\n", vcpu ? "vcpu" : "vmm",
-		       filter_count(vcpu), names);
+	for (int k = 0; k < FILTER_KINDS; k++) {
+		static const char *const kind[FILTER_KINDS] = { "vmm", "vcpu", "share threads'" };
+
+		filter_names((enum filter_kind)k, names, sizeof(names));
+		printf("    %s filter (%u, * = arguments checked): %s\n", kind[k],
+		       filter_count((enum filter_kind)k), names);
 	}
 }
 

@@ -116,12 +116,22 @@ clear_caps(void)
 	return syscall(SYS_capset, &h, d) < 0 ? -errno : 0;
 }
 
-/* Leaving uid 0 also empties the permitted and effective sets. */
+/*
+ * Leaving uid 0 also empties the permitted and effective sets. A :rw
+ * share served as its owner keeps that owner as the saved ids: the only
+ * identity besides --user a capsa thread can take again, and only as its
+ * filesystem identity (setfsuid), which no filter but the share threads'
+ * allows.
+ */
 static int
 switch_user(const struct jail_run *run)
 {
-	if (setgroups(0, NULL) < 0 || setresgid(run->gid, run->gid, run->gid) < 0 ||
-	    setresuid(run->uid, run->uid, run->uid) < 0)
+	const struct jail *j = run->j;
+	uid_t suid = j->fs_id ? j->fs_uid : run->uid;
+	gid_t sgid = j->fs_id ? j->fs_gid : run->gid;
+
+	if (setgroups(0, NULL) < 0 || setresgid(run->gid, run->gid, sgid) < 0 ||
+	    setresuid(run->uid, run->uid, suid) < 0)
 		return -errno;
 	return 0;
 }
@@ -163,8 +173,8 @@ set_limit(int resource, rlim_t value)
 }
 
 /**
- * stage_rlimits() - limit open files, core dumps and (if nothing writes a
- * file) file size.
+ * stage_rlimits() - limit open files (what is open, the spare, and the
+ * shares' budget), core dumps and (if nothing writes a file) file size.
  *
  * Return: 0 or -errno.
  */
@@ -172,7 +182,7 @@ int
 stage_rlimits(struct jail_run *run, char *detail, size_t len)
 {
 	struct rlimit cur;
-	rlim_t nofile = (rlim_t)run->max_fd + 1 + JAIL_SPARE_FDS;
+	rlim_t nofile = (rlim_t)run->max_fd + 1 + JAIL_SPARE_FDS + run->j->extra_fds;
 	int err;
 
 	if (getrlimit(RLIMIT_NOFILE, &cur) == 0 && cur.rlim_max < nofile)

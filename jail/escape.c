@@ -4,7 +4,10 @@
  * try what a compromised one would, so tests can see it blocked.
  *
  * CAPSA_TEST_ESCAPE=OP makes the main thread try OP right after the jail;
- * CAPSA_TEST_ESCAPE=vcpu:OP makes vCPU 0 try it right after its filter. A
+ * CAPSA_TEST_ESCAPE=vcpu:OP makes vCPU 0 try it right after its filter;
+ * CAPSA_TEST_ESCAPE=share:OP makes the main thread of a run with shares
+ * try it while it still has the share threads' syscalls (the fs probes
+ * procroot and shareup: through the detached trees, out of them). A
  * blocked OP kills capsa with SIGSYS (exit status 159 in a shell). If OP
  * returns, capsa says so on stderr: the main thread exits 99 when it
  * succeeded and 98 when it failed with an error; the vCPU thread stops the
@@ -20,11 +23,48 @@
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "stage.h"
 #include "../vmm/util.h"
+
+static const struct jail *jail;
+
+/**
+ * jail_test_set() - the jail the tries may look at (its shared trees).
+ */
+void
+jail_test_set(const struct jail *j)
+{
+	jail = j;
+}
+
+/* From capsa's own fd directory (the last tree), up to PID 1's root. */
+static long
+try_procroot(void)
+{
+	if (!jail || !jail->ntrees)
+		return -1;
+	return openat(jail->trees[jail->ntrees - 1], "../../1/root/etc", O_PATH | O_DIRECTORY);
+}
+
+/* From the first share's root to its parent: success if ".." left the share. */
+static long
+try_shareup(void)
+{
+	struct stat a, b;
+	int fd;
+
+	if (!jail || jail->ntrees < 2)
+		return -1;
+	fd = openat(jail->trees[0], "..", O_PATH | O_DIRECTORY);
+	if (fd < 0 || fstat(fd, &a) < 0 || fstat(jail->trees[0], &b) < 0)
+		return -1;
+	errno = EXDEV;
+	return a.st_ino == b.st_ino && a.st_dev == b.st_dev ? -1 : fd;
+}
 
 static long
 try_open(void)
@@ -93,12 +133,14 @@ static const struct {
 	{ "open", try_open }, { "execve", try_execve }, { "ptrace", try_ptrace },
 	{ "socket_inet", try_socket_inet }, { "socket_unix", try_socket_unix },
 	{ "mount", try_mount }, { "unshare", try_unshare }, { "ioctl", try_ioctl },
-	{ "ioctl_tty", try_ioctl_tty },
+	{ "ioctl_tty", try_ioctl_tty }, { "procroot", try_procroot }, { "shareup", try_shareup },
 };
 
 /**
  * jail_test_escape() - try the CAPSA_TEST_ESCAPE operation meant for @where.
- * @where: "vmm" (the main thread, after the jail) or "vcpu".
+ * @where: "vmm" (the main thread, after the jail), "share" (the main
+ *         thread with the share threads' syscalls, before jail_narrow())
+ *         or "vcpu".
  *
  * Return: 0 when there is nothing to try here; -EPERM from a vCPU thread
  * whose try returned. The main thread exits instead.
@@ -122,12 +164,12 @@ jail_test_escape(const char *where)
 			continue;
 		r = ops[i].try();
 		log_warn("test escape %s %s: %s", where, want, r < 0 ? strerror(errno) : "allowed");
-		if (strcmp(where, "vmm"))
+		if (!strcmp(where, "vcpu"))
 			return -EPERM;
 		_exit(r < 0 ? 98 : 99);
 	}
 	log_warn("test escape: unknown operation '%s'", want);
-	if (!strcmp(where, "vmm"))
+	if (strcmp(where, "vcpu"))
 		_exit(97);
 	return -EINVAL;
 }

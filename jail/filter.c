@@ -3,14 +3,21 @@
  * filter.c - stage 6 of the jail: the seccomp filters, see the Theory of
  * Operation in jail.c.
  *
- * Two allowlists, each syscall with the reason capsa needs it. libseccomp
- * generates both programs before the first stage (no hand-written BPF);
+ * Three allowlists, each syscall with the reason capsa needs it. libseccomp
+ * generates the programs before the first stage (no hand-written BPF);
  * the VMM program is loaded by the main thread in stage 6 and inherited by
  * the vCPU threads, and each vCPU thread stacks the vCPU program on top in
  * jail_vcpu() before its first KVM_RUN. The kernel runs every filter a
  * thread has and takes the strictest answer, so a vCPU thread can do only
  * what both lists allow; that is why the VMM list carries the vCPU's needs.
  * Anything else kills the whole process (SIGSYS), in every thread.
+ *
+ * With shares, the file syscalls their server needs (openat, mkdirat ...)
+ * must reach the threads that serve them and no other. Stage 6 then loads
+ * the wide program (the VMM list plus the fs list) instead; the share
+ * threads are born under it and each stacks the fs program on itself
+ * (jail_fs_thread()); then the main thread stacks the VMM program on
+ * itself (jail_narrow()) before the vCPU threads, which inherit both.
  *
  * Arguments are compared on their low 32 bits: ioctl requests and flags
  * are C ints that musl sign-extends into the 64-bit register, and the
@@ -34,39 +41,21 @@
 #include <linux/membarrier.h>
 #include <linux/seccomp.h>
 
+#include "allow.h"
 #include "stage.h"
 #include "../vmm/util.h"
 #include "../vmm/vm.h"
-
-/*
- * One allowed syscall: with any arguments (arg < 0), with argument @arg
- * equal to one of @vals, or (no @vals) with (@arg & @mask) == @eq.
- */
-struct allow {
-	int nr;
-	int arg;
-	const unsigned long *vals;
-	unsigned nvals;
-	unsigned long mask, eq;
-};
-
-/* SCMP_SYS(name) spelled out: musl #defines pread64 as pread. */
-#define ANY(name)		{ __SNR_##name, -1, NULL, 0, 0, 0 }
-#define ONE_OF(name, a, list)	{ __SNR_##name, a, list, ARRAY_SIZE(list), 0, 0 }
-#define MASKED(name, a, m, v)	{ __SNR_##name, a, NULL, 0, m, v }
-
-#define NS_FLAGS (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | \
-		  CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP)
-#define THREAD_FLAGS (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD)
 
 static const unsigned long vcpu_ioctls[] = {
 	KVM_RUN,
 	KVM_GET_REGS, KVM_GET_SREGS,	/* register dump on an unexpected exit */
 	KVM_IRQ_LINE,			/* the serial port's interrupt */
+	KVM_GET_MP_STATE, KVM_GET_VCPU_EVENTS, KVM_GET_LAPIC,	/* the state dump (SIGUSR1) */
 };
 
 static const unsigned long vmm_ioctls[] = {
 	KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS, KVM_IRQ_LINE,	/* the vCPU threads' */
+	KVM_GET_MP_STATE, KVM_GET_VCPU_EVENTS, KVM_GET_LAPIC,
 	TCGETS, TCSETS, TCSETSW, TCSETSF,	/* the host terminal: raw mode, restore */
 	TIOCGWINSZ, TIOCSWINSZ,			/* window size; musl's stdout asks too */
 	TUNSETOFFLOAD,				/* virtio-net: offloads change at run time */
@@ -74,6 +63,7 @@ static const unsigned long vmm_ioctls[] = {
 };
 
 static const unsigned long fcntl_cmds[] = { F_GETFL, F_SETFL, F_GETFD, F_SETFD };
+static unsigned long own_tgid[1];	/* filled in by filter_build() */
 static const unsigned long filter_mode[] = { SECCOMP_SET_MODE_FILTER };
 static const unsigned long membarrier_cmds[] = {
 	MEMBARRIER_CMD_PRIVATE_EXPEDITED, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
@@ -111,6 +101,39 @@ static const struct allow vmm_allow[] = {
 	ANY(recvmsg),			/* sockets the vsock broker connected for us */
 	ANY(shutdown),			/* half-close: EOF to the other side */
 	ANY(wait4),			/* at exit, the vsock broker removing PATH */
+	ONE_OF(tgkill, 0, own_tgid),	/* the state dump kicks capsa's own vCPU threads */
+	ANY(getpid),			/* musl's raise(), and the kick's tgid */
+	ANY(gettid),			/* a vCPU thread notes its id for the kick */
+};
+
+/*
+ * A thread serving a share (virtio/fs*.c): FUSE requests on the share's
+ * fds. No open by path: every name is resolved below a directory fd, and
+ * those fds are detached mounts (jail/fs.c), so ".." ends at the share.
+ */
+static const struct allow fs_allow[] = {
+	ANY(openat),			/* reopen through the fd directory; "." of a directory */
+	ANY(openat2),			/* one name below a directory, never through a symlink */
+	ANY(newfstatat), ANY(fstat),	/* attributes of an O_PATH fd (AT_EMPTY_PATH) */
+	ANY(fstatfs),			/* STATFS */
+	ANY(getdents64),		/* READDIR */
+	ANY(lseek),			/* READDIR's position, LSEEK's SEEK_DATA/SEEK_HOLE */
+	ANY(readlinkat),		/* READLINK */
+	ANY(mkdirat), ANY(mknodat),	/* MKDIR; MKNOD (FIFOs and sockets) */
+	ANY(symlinkat), ANY(linkat),	/* SYMLINK, LINK */
+	ANY(unlinkat), ANY(renameat2),	/* UNLINK, RMDIR; RENAME, RENAME2 */
+	ANY(fchmodat), ANY(fchownat),	/* SETATTR */
+	ANY(utimensat), ANY(ftruncate),
+	ANY(preadv), ANY(pwritev),	/* READ and WRITE, straight to guest memory */
+	ANY(fallocate),			/* FALLOCATE */
+	ANY(fsync), ANY(fdatasync),	/* FSYNC, FSYNCDIR: a real sync on the host */
+	ANY(syncfs),			/* SYNCFS */
+	ANY(close),			/* FORGET, RELEASE */
+	ANY(futex),			/* the device and table locks */
+	ANY(write),			/* the irqfd: an interrupt; a warning to stderr */
+	ANY(writev),			/* musl's stderr */
+	ANY(setfsuid), ANY(setfsgid),	/* a root capsa's :rw share served as its owner */
+	ANY(clock_gettime),		/* --verbose timestamps */
 };
 
 /* A vCPU thread: KVM_RUN and the exits it serves (PIO, MMIO, device resets). */
@@ -124,10 +147,14 @@ static const struct allow vcpu_allow[] = {
 	ANY(rt_sigprocmask),		/* musl, when the thread ends */
 	ANY(exit),
 	ANY(restart_syscall),
+	ANY(gettid),			/* notes its id for the state dump's kick */
+	ANY(rt_sigreturn),		/* the end of that kick's (empty) handler */
 };
 
-static struct sock_fprog vmm_prog, vcpu_prog;
-static bool vcpu_armed;		/* stage 6 loaded the VMM program */
+static struct sock_fprog vmm_prog, vcpu_prog, fs_prog, wide_prog;
+static bool vcpu_armed;		/* stage 6 loaded the VMM (or the wide) program */
+static bool wide_armed;		/* stage 6 loaded the wide program: jail_narrow() to do */
+static bool fs_armed;		/* ... and the share threads stack the fs program */
 
 static uint32_t
 default_action(void)
@@ -181,8 +208,29 @@ read_prog(int fd, struct sock_fprog *prog)
 	return 0;
 }
 
-static int
-build(const struct allow *list, size_t n, struct sock_fprog *prog)
+/* Whether @list (of @n) allows syscall @nr already, in any way. */
+static bool
+listed(const struct allow *list, size_t n, int nr)
+{
+	for (size_t i = 0; i < n; i++)
+		if (list[i].nr == nr)
+			return true;
+	return false;
+}
+
+/**
+ * filter_compile() - have libseccomp generate the program for an allowlist.
+ * @list:  the allowed syscalls.
+ * @n:     how many.
+ * @more:  more of them, those not in @list already (or NULL).
+ * @nmore: how many.
+ * @prog:  the BPF program, allocated.
+ *
+ * Return: 0 or -errno.
+ */
+int
+filter_compile(const struct allow *list, size_t n, const struct allow *more, size_t nmore,
+      struct sock_fprog *prog)
 {
 	scmp_filter_ctx ctx = seccomp_init(default_action());
 	int fd = -1, err;
@@ -195,6 +243,9 @@ build(const struct allow *list, size_t n, struct sock_fprog *prog)
 		err = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
 	for (size_t i = 0; i < n && !err; i++)
 		err = add_rule(ctx, &list[i]);
+	for (size_t i = 0; i < nmore && !err; i++)
+		if (!listed(list, n, more[i].nr))
+			err = add_rule(ctx, &more[i]);
 	if (!err && (fd = memfd_create("capsa-seccomp", MFD_CLOEXEC)) < 0)
 		err = -errno;
 	if (!err)
@@ -220,62 +271,126 @@ filter_build(void)
 {
 	int err = 0;
 
+	own_tgid[0] = (unsigned long)getpid();
 	if (!vmm_prog.filter)
-		err = build(vmm_allow, ARRAY_SIZE(vmm_allow), &vmm_prog);
+		err = filter_compile(vmm_allow, ARRAY_SIZE(vmm_allow), NULL, 0, &vmm_prog);
 	if (!err && !vcpu_prog.filter)
-		err = build(vcpu_allow, ARRAY_SIZE(vcpu_allow), &vcpu_prog);
+		err = filter_compile(vcpu_allow, ARRAY_SIZE(vcpu_allow), NULL, 0, &vcpu_prog);
+	if (!err && !fs_prog.filter)
+		err = filter_compile(fs_allow, ARRAY_SIZE(fs_allow), NULL, 0, &fs_prog);
+	if (!err && !wide_prog.filter)
+		err = filter_compile(vmm_allow, ARRAY_SIZE(vmm_allow), fs_allow, ARRAY_SIZE(fs_allow), &wide_prog);
 	return err;
+}
+
+static const struct allow *
+list_of(enum filter_kind k, unsigned *n)
+{
+	static const struct { const struct allow *list; unsigned n; } lists[FILTER_KINDS] = {
+		[FILTER_VMM] = { vmm_allow, ARRAY_SIZE(vmm_allow) },
+		[FILTER_VCPU] = { vcpu_allow, ARRAY_SIZE(vcpu_allow) },
+		[FILTER_FS] = { fs_allow, ARRAY_SIZE(fs_allow) },
+	};
+
+	*n = lists[k].n;
+	return lists[k].list;
 }
 
 /**
  * filter_count() - how many syscalls a filter allows.
- * @vcpu: the vCPU filter, else the VMM filter.
  */
 unsigned
-filter_count(bool vcpu)
+filter_count(enum filter_kind k)
 {
-	return vcpu ? ARRAY_SIZE(vcpu_allow) : ARRAY_SIZE(vmm_allow);
+	unsigned n;
+
+	list_of(k, &n);
+	return n;
 }
 
 /**
  * filter_names() - the syscalls a filter allows, space separated.
- * @vcpu: the vCPU filter, else the VMM filter.
- * @buf:  filled, truncated to fit.
- * @len:  its size.
+ * @k:   which filter.
+ * @buf: filled, truncated to fit.
+ * @len: its size.
  */
 void
-filter_names(bool vcpu, char *buf, size_t len)
+filter_names(enum filter_kind k, char *buf, size_t len)
 {
-	const struct allow *list = vcpu ? vcpu_allow : vmm_allow;
+	unsigned n;
+	const struct allow *list = list_of(k, &n);
 	size_t used = 0;
 
 	buf[0] = 0;
-	for (unsigned i = 0; i < filter_count(vcpu) && used < len; i++) {
+	for (unsigned i = 0; i < n && used < len; i++) {
 		char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, list[i].nr);
-		int n = snprintf(buf + used, len - used, "%s%s%s", i ? " " : "",
+		int w = snprintf(buf + used, len - used, "%s%s%s", i ? " " : "",
 				 name ? name : "?", list[i].arg >= 0 ? "*" : "");
 
 		free(name);
-		used += n > 0 ? (size_t)n : 0;
+		used += w > 0 ? (size_t)w : 0;
 	}
 }
 
 /**
- * stage_seccomp() - load the VMM filter on the calling (main) thread.
+ * stage_seccomp() - load the VMM filter (with shares, the wide one) on the
+ * calling (main) thread.
  *
  * Return: 0 or -errno.
  */
 int
 stage_seccomp(struct jail_run *run, char *detail, size_t len)
 {
+	bool wide = run->j->fs_threads;
+
 	if (run->filter_err)
 		return jail_detail(detail, len, run->filter_err, "libseccomp: %s",
 				   strerror(-run->filter_err));
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &vmm_prog) < 0)
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, wide ? &wide_prog : &vmm_prog) < 0)
 		return jail_detail(detail, len, -errno, "seccomp: %s", strerror(errno));
 	vcpu_armed = true;
+	wide_armed = fs_armed = wide;
+	if (wide)
+		return jail_detail(detail, len, 0, "vmm filter %u syscalls, vcpu filter %u, share "
+				   "threads' filter %u; anything else kills capsa",
+				   filter_count(FILTER_VMM), filter_count(FILTER_VCPU),
+				   filter_count(FILTER_FS));
 	return jail_detail(detail, len, 0, "vmm filter %u syscalls, vcpu filter %u; "
-			   "anything else kills capsa", filter_count(false), filter_count(true));
+			   "anything else kills capsa", filter_count(FILTER_VMM),
+			   filter_count(FILTER_VCPU));
+}
+
+/**
+ * jail_narrow() - after the share threads started: the main thread drops
+ * their file syscalls (stacks the VMM filter on the wide one).
+ *
+ * A no-op without shares, or when stage 6 did not apply.
+ *
+ * Return: 0 or -errno.
+ */
+int
+jail_narrow(void)
+{
+	if (!wide_armed)
+		return 0;
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &vmm_prog) < 0)
+		return -errno;
+	wide_armed = false;
+	return jail_test_escape("vmm");
+}
+
+/**
+ * jail_fs_thread() - a thread serving a share narrows itself to the fs
+ * filter, before its first request. No allocation here either.
+ *
+ * Return: 0 or -errno.
+ */
+int
+jail_fs_thread(void)
+{
+	if (fs_armed && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fs_prog) < 0)
+		return -errno;
+	return 0;
 }
 
 /**

@@ -40,12 +40,16 @@
  *    Should:   unshare mount and IPC, and network unless a host network
  *              backend is attached (the VMM then needs no network at all);
  *              without the privilege for that, first enter a new user
- *              namespace that maps only capsa's own uid and gid
+ *              namespace that maps only capsa's own uid and gid (a root
+ *              capsa there, e.g. in a container, maps its --user identity
+ *              too, through a child forked before, for stage 4)
  *    Mustn't:  unshare PID (capsa would have to fork to enter it)
  *
  * 2. Filesystem (fs.c)
- *    Should:   make every mount private, mount an empty tmpfs, pivot_root
- *              into it, detach the old root, remount the tmpfs read-only
+ *    Should:   make every mount private, turn each directory served to the
+ *              guest into a detached mount of its own (".." stays inside),
+ *              mount an empty tmpfs, pivot_root into it, detach the old
+ *              root, remount the tmpfs read-only
  *    Mustn't:  run without a private mount namespace: it would change the
  *              host's mounts. Nothing opens a path after this stage.
  *
@@ -57,7 +61,8 @@
  * 4. Capabilities (creds.c)
  *    Should:   drop the bounding set, ambient, inheritable, permitted and
  *              effective capabilities; when started as root, also switch
- *              to the --user identity (nobody by default) with no groups
+ *              to the --user identity (nobody by default) with no groups,
+ *              keeping a :rw share's owner as the saved ids (setfsuid)
  *    Mustn't:  close an fd: open fds stay usable under any uid
  *
  * 5. Resource limits (creds.c)
@@ -69,12 +74,15 @@
  *              limit RLIMIT_NPROC: the vCPU threads come after
  *
  * 6. seccomp (filter.c)
- *    Should:   load the VMM filter on the main thread; every filter kills
- *              the whole process on anything it does not allow
+ *    Should:   load the VMM filter on the main thread (with shares, the
+ *              VMM filter plus the file syscalls, until the share threads
+ *              exist and jail_narrow() stacks the VMM filter); every filter
+ *              kills the whole process on anything it does not allow
  *    Mustn't:  allow execve, open/openat, ptrace, process_vm_*, mount,
  *              unshare, socket or connect (the vsock broker, outside the
  *              jail, connects for capsa), or an ioctl request
- *              capsa does not use
+ *              capsa does not use; openat and the other file syscalls only
+ *              on the threads that serve shares
  */
 #include <dirent.h>
 #include <errno.h>
@@ -234,9 +242,10 @@ jail_apply(struct jail *j, struct jail_report *r, char *err, size_t errlen)
 	if (!r)
 		r = &local;
 	memset(r, 0, sizeof(*r));
+	jail_test_set(j);
 	if (j->mode == JAIL_OFF) {
 		report_off(r);
-		return jail_test_escape("vmm");
+		return jail_test_escape(j->fs_threads ? "share" : "vmm");
 	}
 	prepare(&run, j);
 	for (unsigned l = 0; l < JAIL_LAYERS; l++) {
@@ -254,5 +263,6 @@ jail_apply(struct jail *j, struct jail_report *r, char *err, size_t errlen)
 		}
 		log_info("jail: %s skipped: %s", stages[l].name, res->detail);
 	}
-	return jail_test_escape("vmm");
+	/* With shares the main thread has the wide filter until jail_narrow(). */
+	return jail_test_escape(j->fs_threads ? "share" : "vmm");
 }

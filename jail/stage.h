@@ -38,15 +38,19 @@ int stage_rlimits(struct jail_run *run, char *detail, size_t len);
 int stage_seccomp(struct jail_run *run, char *detail, size_t len);
 
 void creds_identity(struct jail_run *run);
+enum filter_kind { FILTER_VMM, FILTER_VCPU, FILTER_FS, FILTER_KINDS };
+
 int filter_build(void);
-unsigned filter_count(bool vcpu);
-void filter_names(bool vcpu, char *buf, size_t len);
+unsigned filter_count(enum filter_kind k);
+void filter_names(enum filter_kind k, char *buf, size_t len);
 
 #ifdef CAPSA_TEST_HOOKS
 int jail_test_escape(const char *where);
+void jail_test_set(const struct jail *j);
 #else
 /* Test builds only: make the jailed capsa try a forbidden operation. */
 static inline int jail_test_escape(const char *where) { (void)where; return 0; }
+static inline void jail_test_set(const struct jail *j) { (void)j; }
 #endif
 
 #endif

@@ -2,28 +2,10 @@
 /*
  * blk.c - virtio-blk (virtio 1.2, 5.2): a raw image as a guest disk.
  *
- * Theory of operation:
- *
- *   vCPU --QueueNotify--> ioeventfd --> event loop: kick() wakes a worker
- *   worker: lock, vq_pop() from the next queue that has a request, unlock
- *           preadv / pwritev / fdatasync / fallocate on the image
- *           lock, vq_push(), interrupt, unlock
- *
- * BLK_WORKERS threads per disk serve requests, so several are in flight at
- * once and no vCPU (nor the event loop) ever waits for the host's disk. With
- * VIRTIO_BLK_F_MQ the driver gets a queue per vCPU, up to BLK_MAX_QUEUES,
- * so its CPUs do not share one ring; the same workers serve them all, in
- * turn. The device lock guards the rings, the in-flight count and the reset
- * generation; it is never held across I/O. Completions may come back in
- * any order, which virtio-blk allows. A reset waits for the requests in
- * flight (their buffers belong to the driver being reset) and bumps the
- * generation, so their completions are dropped rather than pushed onto the
- * new rings.
- *
- * Kicks (VM exits) are wanted only while a worker is idle to serve them: a
- * busy worker looks at the rings again before it waits. With EVENT_IDX the
- * driver also asks for an interrupt only once it has seen the completions
- * before it.
+ * Theory of operation: BLK_WORKERS threads per disk (workers.c) serve
+ * requests, preadv / pwritev / fdatasync / fallocate on the image, so
+ * several are in flight at once and no vCPU (nor the event loop) ever waits
+ * for the host's disk. They start on the first kick, after the jail.
  *
  * A request is a 16-byte header (readable), data, and a status byte (the
  * last writable byte). Every length is checked against the header's type
@@ -47,12 +29,11 @@
 #include <linux/virtio_ids.h>
 
 #include "blk.h"
+#include "workers.h"
 #include "../vmm/loop.h"
 #include "../vmm/util.h"
-#include "../vmm/vm.h"
 
 #define BLK_WORKERS	4			/* requests served at once per disk */
-#define BLK_MAX_QUEUES	VIRTIO_MAX_QUEUES	/* one a vCPU, up to this */
 #define SEG_MAX		(VQ_MAX_SIZE - 2)	/* the header and status take one each */
 #define MAX_RANGES	32			/* discard / write-zeroes ranges a request */
 #define MAX_RANGE_SECTORS (1U << 22)		/* 2 GiB per range */
@@ -61,27 +42,13 @@
 #define HDR_LEN		sizeof(struct virtio_blk_outhdr)
 #define RANGE_LEN	sizeof(struct virtio_blk_discard_write_zeroes)
 
-struct blk_worker {
-	struct blk_dev *d;
-	pthread_t thread;
-	unsigned q;			/* the queue it came from */
-	struct vq_chain chain;		/* the request being served */
-};
-
 struct blk_dev {
 	struct virtio_dev vdev;		/* first: the transport's view */
 	struct blk_disk disk;
 	struct virtio_blk_config config;
-	struct ev kick_ev[BLK_MAX_QUEUES];
-	unsigned nq;			/* queues for the driver: one a vCPU */
-	unsigned next_q;		/* the queue take() looks at first */
-	pthread_cond_t work;		/* chains may be available */
-	pthread_cond_t idle;		/* nothing in flight any more */
-	unsigned inflight;
-	unsigned waiting;		/* workers waiting for work */
-	unsigned gen;			/* bumped by reset: older completions are dropped */
+	struct ev kick_ev;
 	bool started;			/* the workers run */
-	struct blk_worker workers[BLK_WORKERS];
+	struct vq_workers pool;
 };
 
 /* One request while it is parsed and served. */
@@ -335,22 +302,12 @@ blk_disk_init(struct blk_disk *disk, int fd, bool ro)
 	return 0;
 }
 
-/* ---- the device: workers, ring and interrupts ---------------------------- */
-
-static void *worker_main(void *arg);
+/* ---- the device: workers (workers.c), ring and interrupts ---------------- */
 
 static int
-start_workers(struct blk_dev *d)
+serve(void *opaque, const struct vq_chain *c, uint32_t *used)
 {
-	for (unsigned i = 0; i < BLK_WORKERS; i++) {
-		int err;
-
-		d->workers[i].d = d;
-		err = pthread_create(&d->workers[i].thread, NULL, worker_main, &d->workers[i]);
-		if (err)
-			return -err;
-	}
-	return 0;
+	return blk_serve(&((struct blk_dev *)opaque)->disk, c, used);
 }
 
 static void
@@ -361,136 +318,18 @@ kick(struct ev *ev, uint32_t events)
 
 	(void)events;
 	(void)!read(ev->fd, &n, sizeof(n));
-	/*
-	 * The workers start on the first kick, after capsa jailed itself: a
-	 * thread that existed before would escape the jail, and the jail
-	 * needs capsa single-threaded (see jail/jail.c).
-	 */
-	if (!d->started && start_workers(d) < 0)
+	/* The workers start on the first kick, after capsa jailed itself. */
+	if (!d->started && vq_workers_start(&d->pool, BLK_WORKERS, NULL) < 0)
 		virtio_fail(&d->vdev, "cannot start the I/O threads");
 	d->started = true;
-	pthread_mutex_lock(&d->vdev.lock);
-	pthread_cond_signal(&d->work);
-	pthread_mutex_unlock(&d->vdev.lock);
-}
-
-/*
- * The next chain of any queue, looking at each in turn from next_q, so
- * that no queue starves another. Return: as vq_pop(), and the queue in @qi.
- */
-static int
-pop_any(struct blk_dev *d, struct vq_chain *c, unsigned *qi)
-{
-	for (unsigned k = 0; k < d->nq; k++) {
-		unsigned i = (d->next_q + k) % d->nq;
-		struct virtq *q = &d->vdev.vq[i];
-		int n = q->ready ? vq_pop(q, d->vdev.mem, c) : 0;
-
-		if (n) {
-			*qi = i;
-			d->next_q = i + 1;
-			return n;
-		}
-	}
-	return 0;
-}
-
-/* Ask for kicks on every queue, or not. Return: whether a chain raced in. */
-static bool
-want_kicks(struct blk_dev *d, bool on)
-{
-	bool more = false;
-
-	for (unsigned i = 0; i < d->nq; i++) {
-		struct virtq *q = &d->vdev.vq[i];
-
-		if (q->ready) {
-			vq_notify(q, on);
-			more |= vq_has_avail(q);
-		}
-	}
-	return more;
-}
-
-/*
- * Wait for the next chain. Called and returns with the lock held; the rings
- * are checked before every wait, with kicks on, so a kick is never lost.
- */
-static void
-take(struct blk_dev *d, struct blk_worker *w)
-{
-	for (;;) {
-		if (virtio_live(&d->vdev)) {
-			int n = pop_any(d, &w->chain, &w->q);
-
-			if (n > 0) {
-				/* More for another worker, or a kick for one that waits. */
-				if (want_kicks(d, d->waiting > 0))
-					pthread_cond_signal(&d->work);
-				return;
-			}
-			if (n < 0)
-				virtio_fail(&d->vdev, "malformed descriptor chain");
-			else if (want_kicks(d, true))
-				continue;
-		}
-		d->waiting++;
-		pthread_cond_wait(&d->work, &d->vdev.lock);
-		d->waiting--;
-	}
-}
-
-/* Return a served chain to the driver; with the lock held. */
-static void
-complete(struct blk_dev *d, unsigned qi, uint16_t head, unsigned gen, int err, uint32_t used)
-{
-	struct virtq *q = &d->vdev.vq[qi];
-
-	if (--d->inflight == 0)
-		pthread_cond_broadcast(&d->idle);
-	if (gen != d->gen || !virtio_live(&d->vdev) || !q->ready)
-		return;
-	if (err) {
-		virtio_fail(&d->vdev, "request without a status byte");
-		return;
-	}
-	vq_push(q, head, used);
-	if (vq_wants_interrupt(q))
-		virtio_interrupt(&d->vdev, VIRTIO_INT_USED);
-}
-
-static void *
-worker_main(void *arg)
-{
-	struct blk_worker *w = arg;
-	struct blk_dev *d = w->d;
-
-	pthread_mutex_lock(&d->vdev.lock);
-	for (;;) {
-		uint32_t used = 0;
-		unsigned gen;
-		int err;
-
-		take(d, w);
-		gen = d->gen;
-		d->inflight++;
-		pthread_mutex_unlock(&d->vdev.lock);
-		err = blk_serve(&d->disk, &w->chain, &used);
-		pthread_mutex_lock(&d->vdev.lock);
-		complete(d, w->q, w->chain.head, gen, err, used);
-	}
-	return NULL;
+	vq_workers_kick(&d->pool);
 }
 
 /* The driver reset the device: let requests in flight finish, then forget them. */
 static void
 blk_reset(struct virtio_dev *vdev)
 {
-	struct blk_dev *d = (struct blk_dev *)vdev;
-
-	d->gen++;
-	while (d->inflight)
-		pthread_cond_wait(&d->idle, &vdev->lock);
+	vq_workers_reset(&((struct blk_dev *)vdev)->pool);
 }
 
 static void
@@ -498,9 +337,9 @@ blk_dump(struct virtio_dev *vdev)
 {
 	struct blk_dev *d = (struct blk_dev *)vdev;
 
-	log_state("virtio-blk@%#llx: %u requests in flight on %s workers (%u waiting), "
-		  "%u queues, generation %u", (unsigned long long)vdev->base, d->inflight,
-		  d->started ? "started" : "no", d->waiting, d->nq, d->gen);
+	log_state("virtio-blk@%#llx: %u requests in flight on %s workers, generation %u",
+		  (unsigned long long)vdev->base, d->pool.inflight, d->started ? "started" : "no",
+		  d->pool.gen);
 }
 
 static const void *
@@ -516,10 +355,8 @@ static const struct virtio_ops blk_ops = {
 	.name = "blk",
 	.device_id = VIRTIO_ID_BLOCK,
 	.features = 1ULL << VIRTIO_BLK_F_SEG_MAX | 1ULL << VIRTIO_BLK_F_BLK_SIZE |
-		    1ULL << VIRTIO_BLK_F_FLUSH | 1ULL << VIRTIO_BLK_F_MQ |
-		    1ULL << VIRTIO_RING_F_EVENT_IDX,
-	/* The driver uses config.num_queues of them: see blk_create(). */
-	.nqueues = BLK_MAX_QUEUES,
+		    1ULL << VIRTIO_BLK_F_FLUSH,
+	.nqueues = 1,
 	.config = blk_config,
 	.reset = blk_reset,
 	.dump = blk_dump,
@@ -533,7 +370,6 @@ describe(struct blk_dev *d)
 	const struct blk_disk *disk = &d->disk;
 
 	c->capacity = disk->sectors;
-	c->num_queues = (uint16_t)d->nq;
 	c->seg_max = SEG_MAX;
 	c->blk_size = BLK_SECTOR;
 	if (disk->ro) {
@@ -555,15 +391,12 @@ describe(struct blk_dev *d)
 /**
  * blk_create() - a virtio-blk device backed by @fd.
  * @vm:   the VM.
- * @loop: the event loop that receives the queues' kicks.
+ * @loop: the event loop that receives the queue's kicks.
  * @base: MMIO window.
  * @irq:  IOAPIC pin.
  * @fd:   the image, a regular file or block device whose size is a
  *        multiple of 512; O_RDWR unless @ro. It stays open for the VM's life.
  * @ro:   offer VIRTIO_BLK_F_RO and refuse writes.
- *
- * A driver that takes VIRTIO_BLK_F_MQ gets a queue per vCPU of @vm, up to
- * BLK_MAX_QUEUES.
  *
  * Return: the device, or NULL with errno set (EINVAL: not a usable image).
  */
@@ -575,16 +408,14 @@ blk_create(struct vm *vm, struct loop *loop, uint64_t base, unsigned irq, int fd
 
 	if (!d)
 		return NULL;
-	d->nq = MIN(MAX(vm->ncpus, 1U), BLK_MAX_QUEUES);
-	pthread_cond_init(&d->work, NULL);
-	pthread_cond_init(&d->idle, NULL);
+	vq_workers_init(&d->pool, &d->vdev, 0, 1, serve, d, "request without a status byte");
 	err = blk_disk_init(&d->disk, fd, ro);
 	if (!err)
 		err = virtio_mmio_init(&d->vdev, &blk_ops, vm, base, irq);
-	if (!err)
+	if (!err) {
 		describe(d);
-	for (unsigned i = 0; !err && i < d->nq; i++)
-		err = loop_add(loop, &d->kick_ev[i], EV_KICK, d->vdev.vq[i].kick_fd, EPOLLIN, kick, d);
+		err = loop_add(loop, &d->kick_ev, EV_KICK, d->vdev.vq[0].kick_fd, EPOLLIN, kick, d);
+	}
 	if (err) {
 		errno = -err;
 		return NULL;

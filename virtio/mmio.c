@@ -377,14 +377,56 @@ virtio_dump(const struct vm *vm)
 		if (vm->mmio.r[i].fn != mmio_access)
 			continue;
 		pthread_mutex_lock(&dev->lock);
-		log_state("virtio-%s@%#llx: status %#x, isr %#x, %llu interrupts sent%s",
-			  dev->ops->name, (unsigned long long)dev->base, dev->status,
+		log_state("virtio-%s@%#llx: status %#x, isr %#x, %llu interrupts sent, %u raised "
+			  "again%s", dev->ops->name, (unsigned long long)dev->base, dev->status,
 			  atomic_load(&dev->isr), (unsigned long long)atomic_load(&dev->irqs),
-			  dev->warned ? ", broken by the driver" : "");
+			  dev->reasserts, dev->warned ? ", broken by the driver" : "");
 		for (unsigned q = 0; q < dev->ops->nqueues; q++)
 			dump_queue(dev, q);
 		if (dev->ops->dump)
 			dev->ops->dump(dev);
 		pthread_mutex_unlock(&dev->lock);
 	}
+}
+
+/**
+ * virtio_reassert() - raise again each interrupt a driver has not taken.
+ * @vm: the VM.
+ *
+ * Called every VIRTIO_REASSERT_MS from the event loop. A device whose
+ * interrupt status stayed set since the last call, with no interrupt sent
+ * in between, has an interrupt the driver never acknowledged: one lost on
+ * its way (an edge interrupt has no second chance; the guest then waits
+ * forever for a request that completed long ago, as seen in the emulated
+ * KVM host). Raising it again costs a healthy guest nothing (a pending
+ * edge coalesces; a handler that finds the status clear returns), and
+ * saves a guest whose interrupt was lost.
+ *
+ * Return: how many were raised again.
+ */
+unsigned
+virtio_reassert(const struct vm *vm)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < vm->mmio.n; i++) {
+		struct virtio_dev *dev = vm->mmio.r[i].opaque;
+		uint64_t one = 1, irqs;
+		bool set;
+
+		if (vm->mmio.r[i].fn != mmio_access)
+			continue;
+		irqs = atomic_load(&dev->irqs);
+		set = atomic_load(&dev->isr) != 0;
+		if (set && dev->isr_checked && irqs == dev->irqs_checked) {
+			if (!dev->reasserts++)
+				log_info("virtio-%s: the guest did not take an interrupt for %d ms; "
+					 "raised it again", dev->ops->name, VIRTIO_REASSERT_MS);
+			(void)!write(dev->irq_fd, &one, sizeof(one));
+			n++;
+		}
+		dev->irqs_checked = irqs;
+		dev->isr_checked = set;
+	}
+	return n;
 }

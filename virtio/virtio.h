@@ -38,6 +38,8 @@ struct vm;
 #define VIRTIO_MAX_QUEUES	4
 #define VQ_MAX_SIZE		256
 
+#define VIRTIO_REASSERT_MS	1000	/* see virtio_reassert() */
+
 #define VIRTIO_INT_USED		1
 #define VIRTIO_INT_CONFIG	2
 
@@ -110,6 +112,9 @@ struct virtio_dev {
 	uint64_t driver_features;
 	_Atomic uint32_t isr;
 	_Atomic uint64_t irqs;		/* interrupts sent, for the state dump */
+	uint64_t irqs_checked;		/* irqs at the last virtio_reassert() */
+	bool isr_checked;		/* the ISR was set then */
+	unsigned reasserts;		/* interrupts raised again by it */
 	uint32_t config_gen;
 	bool warned;			/* the driver broke the device (said once) */
 	struct virtq vq[VIRTIO_MAX_QUEUES];
@@ -122,6 +127,7 @@ void virtio_fail(struct virtio_dev *dev, const char *why);
 bool virtio_live(const struct virtio_dev *dev);
 void virtio_broken(const struct vm *vm, char *buf, size_t len);
 void virtio_dump(const struct vm *vm);
+unsigned virtio_reassert(const struct vm *vm);
 
 int vq_enable(struct virtq *q, const struct guest_mem *m);
 int vq_pop(struct virtq *q, const struct guest_mem *m, struct vq_chain *c);

@@ -75,7 +75,8 @@ on_request(struct vsock_dev *d, const struct virtio_vsock_hdr *h)
 	c->svc = s;
 	c->peer_buf_alloc = h->buf_alloc;
 	c->peer_fwd_cnt = h->fwd_cnt;
-	conn_owe(c, OWE_RESPONSE);
+	if (!c->pending)
+		conn_owe(c, OWE_RESPONSE);	/* else once the broker's stream is there */
 	conn_update_poll(c);
 }
 

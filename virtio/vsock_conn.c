@@ -399,18 +399,27 @@ vsock_flush(struct vsock_dev *d, int timeout_ms)
 
 #define FIRST_HOST_PORT (1U << 30)	/* ports capsa picks for host-initiated links */
 
+/* How many ports a service claims (none when lo > hi). */
+static uint64_t
+span(const struct vsock_service *s)
+{
+	return s->port_lo > s->port_hi ? 0 : (uint64_t)s->port_hi - s->port_lo + 1;
+}
+
 /**
  * vsock_register() - add a service; the guest's connections to its ports
- * go to its accept handler (the first registered service wins).
+ * go to its accept handler. Where ranges overlap, the narrower range wins
+ * (--net user's one port before the --vsock bridge's every port), then
+ * the one registered first.
  */
 void
 vsock_register(struct vsock_dev *d, struct vsock_service *s)
 {
 	struct vsock_service **pp = &d->services;
 
-	while (*pp)
+	while (*pp && span(*pp) <= span(s))
 		pp = &(*pp)->next;
-	s->next = NULL;
+	s->next = *pp;
 	*pp = s;
 }
 
@@ -422,6 +431,20 @@ port_free(struct vsock_dev *d, uint32_t port)
 			if (c->host_port == port)
 				return false;
 	return true;
+}
+
+/**
+ * conn_attach() - give a pending connection its host socket @fd (both
+ * ways), closed with the connection.
+ */
+void
+conn_attach(struct conn *c, int fd)
+{
+	c->in_fd = c->out_fd = fd;
+	c->in_polled = c->out_polled = watch(c, &c->in_ev, fd, &c->in_always);
+	c->out_always = c->in_always;
+	c->in_ready = c->in_always;
+	c->owns_fd = true;
 }
 
 /* A host port no connection uses, from 2^30 up (far from capsa's own). */

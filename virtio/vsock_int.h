@@ -64,6 +64,8 @@ struct conn {
 	bool closed;
 	bool connecting;		/* we sent REQUEST, no RESPONSE yet */
 	bool owns_fd;			/* a service's socket: closed with the connection */
+	bool pending;			/* waiting for the broker's stream (vsock_net.c) */
+	uint32_t broker_id;		/* ... the request it waits for */
 	uint32_t host_port, guest_port;
 	int in_fd, out_fd;		/* -1 when that direction has no host end */
 	bool in_always, out_always;	/* regular files: never polled */
@@ -124,5 +126,8 @@ void vsock_unlock(struct vsock_dev *d);
 void vsock_register(struct vsock_dev *d, struct vsock_service *s);
 struct conn *vsock_connect(struct vsock_dev *d, struct vsock_service *s, uint32_t guest_port,
 			   int fd);
+void conn_attach(struct conn *c, int fd);
+struct conn *broker_request(struct vsock_dev *d, uint16_t type, uint32_t host_port,
+			    uint32_t guest_port);
 
 #endif

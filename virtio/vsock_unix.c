@@ -30,6 +30,7 @@
 #include "vsock.h"
 #include "vsock_int.h"
 #include "../guest/proto.h"
+#include "../vmm/net/msg.h"
 #include "../vmm/broker.h"
 #include "../vmm/util.h"
 
@@ -65,18 +66,11 @@ static struct conn *
 bridge_accept(struct vsock_service *svc, uint32_t host_port, uint32_t guest_port)
 {
 	struct vsock_bridge *b = (struct vsock_bridge *)svc;
-	struct conn *c;
-	int fd;
 
-	if ((host_port & ~0xfU) == CAPSA_PORT_BASE || (fd = broker_connect(host_port)) < 0)
+	/* The broker connects PATH_<port>; the connection waits for it (vsock_net.c). */
+	if ((host_port & ~0xfU) == CAPSA_PORT_BASE)
 		return NULL;
-	c = conn_new(b->d, host_port, guest_port, fd, fd);
-	if (!c) {
-		close(fd);
-		return NULL;
-	}
-	c->owns_fd = true;
-	return c;
+	return broker_request(b->d, BM_UNIX_OPEN, host_port, guest_port);
 }
 
 /* ---- host to guest ----------------------------------------------------- */

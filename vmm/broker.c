@@ -3,21 +3,24 @@
  * broker.c - the helper process capsa keeps outside its jail.
  *
  * Theory of operation: the jailed VMM can neither create sockets nor
- * resolve paths, yet two things need the filesystem after the jail:
- * connecting to the unix socket PATH_<port> for a guest connection through
- * the --vsock bridge, and removing the sockets capsa created (--vsock PATH,
- * --control PATH) however capsa ends, kill -9 included. So before the jail
- * capsa forks this broker, which keeps filesystem access and does exactly
- * that: it answers each port number the VMM sends over a socketpair with a
- * socket connected to <bridge path>_<port> (or an errno), and once the
- * socketpair reaches EOF (capsa is gone, however it ended) it removes every
- * path it was given, if each is still the socket capsa created there.
+ * resolve paths, yet some things need them after the jail: connecting to
+ * the unix socket PATH_<port> for a guest connection through the --vsock
+ * bridge, every connection of --net user (vmm/net/broker.c has the whole
+ * story), and removing the sockets capsa created (--vsock PATH, --control
+ * PATH) however capsa ends, kill -9 included. So before the jail capsa
+ * forks the broker, which keeps filesystem and network access and does
+ * exactly that, asked over a socketpair in typed messages (vmm/net/msg.h).
+ * This file is the VMM's side: it gathers what the broker will own and
+ * serve, forks it, and waits for it at exit; virtio/vsock_net.c talks to
+ * it.
  *
  * Everything the broker does is fixed when it is forked: the paths it
- * removes and the one prefix it connects under. The VMM sends it nothing
- * but a number, so a compromised VMM can make it reach no other socket.
+ * removes, the one prefix it connects under, the --net user policy. The
+ * VMM sends it nothing but message types and port numbers, so a
+ * compromised VMM can make it reach no other socket and change no rule.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,52 +36,28 @@
 
 #include "broker.h"
 #include "util.h"
-
-#define MAX_OWNED 4
-#define SUN_LEN_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
-
-struct owned {
-	char path[SUN_LEN_MAX];
-	dev_t dev;
-	ino_t ino;
-};
+#include "net/broker.h"
 
 static struct {
-	struct owned owned[MAX_OWNED];
-	unsigned nowned;
-	char bridge[SUN_LEN_MAX];	/* connect <bridge>_<port>; empty: none */
+	struct broker_config cfg;	/* what the broker will own and serve */
 	pid_t pid;			/* > 0 while the broker runs */
+	bool reaped;			/* broker_why() waited for it */
 	int fd;				/* our end of the socketpair */
 	bool hooked;
-} br = { .fd = -1 };
-
-struct broker_reply {
-	int err;			/* 0: the socket comes with it */
-};
-
-/* Remove each owned path that is still the socket capsa created. */
-static void
-remove_owned(void)
-{
-	struct stat st;
-
-	for (unsigned i = 0; i < br.nowned; i++)
-		if (lstat(br.owned[i].path, &st) == 0 && st.st_dev == br.owned[i].dev &&
-		    st.st_ino == br.owned[i].ino)
-			unlink(br.owned[i].path);
-	br.nowned = 0;
-}
+} br = { .cfg = { .log_fd = -1 }, .fd = -1 };
 
 static void
 broker_atexit(void)
 {
 	if (br.pid <= 0) {
-		remove_owned();		/* no broker yet: capsa cleans up itself */
+		broker_remove_owned(&br.cfg);	/* no broker yet: capsa cleans up itself */
+		br.cfg.nowned = 0;
 		return;
 	}
 	/* EOF tells the broker to clean up; wait so the paths are gone when we are. */
 	close(br.fd);
-	waitpid(br.pid, NULL, 0);
+	if (!br.reaped)
+		waitpid(br.pid, NULL, 0);
 	br.pid = 0;
 }
 
@@ -94,12 +73,12 @@ broker_atexit(void)
 int
 broker_own_path(const char *path)
 {
-	struct owned *o = &br.owned[br.nowned];
+	struct broker_owned *o = &br.cfg.owned[br.cfg.nowned];
 	struct stat st;
 
 	if (br.pid > 0)
 		return -EBUSY;
-	if (br.nowned == MAX_OWNED)
+	if (br.cfg.nowned == BROKER_MAX_OWNED)
 		return -ENOSPC;
 	if (strlen(path) >= sizeof(o->path))
 		return -ENAMETOOLONG;
@@ -108,7 +87,7 @@ broker_own_path(const char *path)
 	strcpy(o->path, path);
 	o->dev = st.st_dev;
 	o->ino = st.st_ino;
-	br.nowned++;
+	br.cfg.nowned++;
 	if (!br.hooked)
 		atexit(broker_atexit);
 	br.hooked = true;
@@ -125,90 +104,28 @@ broker_own_path(const char *path)
 int
 broker_bridge(const char *path)
 {
-	if (strlen(path) >= sizeof(br.bridge))
+	if (strlen(path) >= sizeof(br.cfg.bridge))
 		return -ENAMETOOLONG;
-	strcpy(br.bridge, path);
+	strcpy(br.cfg.bridge, path);
 	return 0;
 }
 
-/* ---- the broker (outside the jail) ------------------------------------- */
-
-static int
-connect_port(uint32_t port)
+/**
+ * broker_net() - have the broker serve --net user's connections too.
+ * @policy:  the rules (kept: the broker gets its own copy at fork).
+ * @log_fd:  --net-log's file, or -1; the broker's alone after the fork.
+ * @verbose: print refusals on stderr.
+ * @jail:    --jail's mode, for the broker's own confinement.
+ *
+ * Call before broker_start().
+ */
+void
+broker_net(struct net_policy *policy, int log_fd, bool verbose, enum jail_mode jail)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int s;
-
-	if (!br.bridge[0])
-		return -ECONNREFUSED;
-	if ((size_t)snprintf(a.sun_path, sizeof(a.sun_path), "%s_%" PRIu32, br.bridge, port) >=
-	    sizeof(a.sun_path))
-		return -ENAMETOOLONG;
-	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (s < 0)
-		return -errno;
-	if (connect(s, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		int e = -errno;
-
-		close(s);
-		return e;
-	}
-	return s;
-}
-
-static void
-reply(int sock, int fd)
-{
-	struct broker_reply r = { .err = fd < 0 ? -fd : 0 };
-	struct iovec iov = { &r, sizeof(r) };
-	char ctl[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-	if (fd >= 0) {
-		struct cmsghdr *c;
-
-		m.msg_control = ctl;
-		m.msg_controllen = sizeof(ctl);
-		c = CMSG_FIRSTHDR(&m);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	(void)!sendmsg(sock, &m, MSG_NOSIGNAL);
-	if (fd >= 0)
-		close(fd);
-}
-
-/* Keep only @keep: the broker must not hold capsa's stdio, terminal or VM. */
-static void
-close_other_fds(int keep)
-{
-	if (keep > 3)
-		syscall(SYS_close_range, 0, keep - 1, 0);
-	else
-		for (int fd = 0; fd < keep; fd++)
-			close(fd);
-	syscall(SYS_close_range, keep + 1, ~0U, 0);
-}
-
-static void __attribute__((noreturn))
-broker_main(int sock)
-{
-	static const int ignored[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGWINCH };
-	sigset_t none;
-	uint32_t port;
-
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	for (unsigned i = 0; i < ARRAY_SIZE(ignored); i++)
-		signal(ignored[i], SIG_IGN);
-	prctl(PR_SET_NAME, "capsa-vsock");
-	close_other_fds(sock);
-	while (recv(sock, &port, sizeof(port), 0) == sizeof(port))
-		reply(sock, connect_port(port));
-	remove_owned();		/* capsa ended */
-	_exit(0);
+	br.cfg.policy = policy;
+	br.cfg.log_fd = log_fd;
+	br.cfg.verbose = verbose;
+	br.cfg.jail = jail;
 }
 
 /**
@@ -225,7 +142,7 @@ broker_start(void)
 {
 	int sv[2];
 
-	if (br.pid > 0 || (!br.nowned && !br.bridge[0]))
+	if (br.pid > 0 || (!br.cfg.nowned && !br.cfg.bridge[0] && !br.cfg.policy))
 		return 0;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
@@ -237,9 +154,14 @@ broker_start(void)
 		close(sv[1]);
 		return e;
 	}
-	if (br.pid == 0)
-		broker_main(sv[1]);
+	if (br.pid == 0) {
+		close(sv[0]);
+		broker_main(sv[1], &br.cfg);
+	}
 	close(sv[1]);
+	if (br.cfg.log_fd >= 0)
+		close(br.cfg.log_fd);	/* the broker's */
+	fcntl(sv[0], F_SETFL, O_NONBLOCK);
 	br.fd = sv[0];
 	if (!br.hooked)
 		atexit(broker_atexit);
@@ -248,33 +170,36 @@ broker_start(void)
 }
 
 /**
- * broker_connect() - a socket connected to <bridge path>_<port>, from the
- * broker; the jailed VMM's only way to reach a host socket.
- *
- * Return: the fd (close-on-exec, non-blocking), or -errno.
+ * broker_channel() - the VMM's end of the broker's channel, or -1 when
+ * there is no broker.
  */
 int
-broker_connect(uint32_t port)
+broker_channel(void)
 {
-	struct broker_reply r;
-	struct iovec iov = { &r, sizeof(r) };
-	char ctl[CMSG_SPACE(sizeof(int))];
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
-			    .msg_control = ctl, .msg_controllen = sizeof(ctl) };
-	struct cmsghdr *cm;
-	int fd = -1;
+	return br.pid > 0 ? br.fd : -1;
+}
 
-	if (br.pid <= 0)
-		return -ECONNREFUSED;
-	if (write(br.fd, &port, sizeof(port)) != sizeof(port) ||
-	    recvmsg(br.fd, &m, MSG_CMSG_CLOEXEC) != sizeof(r))
-		return -EPIPE;
-	if (r.err)
-		return -r.err;
-	cm = CMSG_FIRSTHDR(&m);
-	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
-		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-	return fd >= 0 ? fd : -EPROTO;
+/**
+ * broker_why() - how the broker ended, once its channel reached EOF: its
+ * exit status or the signal that killed it (SIGSYS: its seccomp filter),
+ * if it has ended yet (no waiting: this runs on the event loop).
+ * @buf: the words, for the warning that it is gone.
+ * @len: their room.
+ */
+void
+broker_why(char *buf, size_t len)
+{
+	int st = 0;
+
+	if (br.pid <= 0 || br.reaped || wait4(br.pid, &st, WNOHANG, NULL) != br.pid) {
+		snprintf(buf, len, "its channel closed");
+		return;
+	}
+	br.reaped = true;
+	if (WIFSIGNALED(st))
+		snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
+	else
+		snprintf(buf, len, "it exited with status %d", WEXITSTATUS(st));
 }
 
 /**

@@ -12,6 +12,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "vm.h"
@@ -177,6 +178,12 @@ open_kvm(struct vm *vm)
 	return 0;
 }
 
+static void
+on_kick(int sig)
+{
+	(void)sig;
+}
+
 /**
  * vm_create() - open /dev/kvm and build a VM with RAM, irqchip and vCPUs.
  * @vm:        zeroed, filled in.
@@ -193,6 +200,8 @@ vm_create(struct vm *vm, uint64_t mem_bytes, unsigned ncpus)
 	int err;
 
 	vm->ncpus = ncpus;
+	/* Before the jail (no sigaction after it): a kick only interrupts KVM_RUN. */
+	sigaction(VCPU_KICK_SIGNAL, &(struct sigaction){ .sa_handler = on_kick }, NULL);
 	vm->end_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->end_fd < 0)
 		return fail(vm, "eventfd", -errno);
@@ -383,7 +392,8 @@ dump_ioapic(struct vm *vm, unsigned first, unsigned n)
  * @npins:     how many.
  *
  * For SIGUSR1: a run that seems stuck is asked what it waits for. Never
- * touches a vCPU fd: KVM_RUN holds it, and the loop would wait too.
+ * touches a vCPU fd: KVM_RUN holds it, and the loop would wait too; each
+ * vCPU thread is kicked out of KVM_RUN to report itself (vcpu_dump()).
  */
 void
 vm_dump(struct vm *vm, unsigned first_pin, unsigned npins)
@@ -391,11 +401,37 @@ vm_dump(struct vm *vm, unsigned first_pin, unsigned npins)
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		uint32_t last = atomic_load(&vm->vcpus[i].last_exit);
 
-		if (last == UINT32_MAX)
+		if (last == UINT32_MAX) {
 			log_state("vcpu%u: not run yet", i);
-		else
-			log_state("vcpu%u: %llu exits, the last one reason %u", i,
-				  (unsigned long long)atomic_load(&vm->vcpus[i].exits), last);
+			continue;
+		}
+		log_state("vcpu%u: %llu exits, the last one reason %u", i,
+			  (unsigned long long)atomic_load(&vm->vcpus[i].exits), last);
+		/* Its own thread reports the rest (KVM_RUN holds the vCPU fd). */
+		atomic_store(&vm->vcpus[i].dump_req, true);
 	}
+	vm_kick(vm);
 	dump_ioapic(vm, first_pin, npins);
+}
+
+/**
+ * vm_kick() - make every vCPU leave KVM_RUN once (to report itself).
+ * @vm: the VM.
+ *
+ * Not used against lost interrupts: in the emulated KVM host, kicking once
+ * a second while a hostile guest left an interrupt unacknowledged crashed
+ * the emulated host's own kernel (its stack guard page hit in error_entry,
+ * on the vCPU thread) in both runs of t_hostile that did, and in none of
+ * those that did not.
+ */
+void
+vm_kick(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		int tid = atomic_load(&vm->vcpus[i].tid);
+
+		/* tgkill, not pthread_kill (musl's tkill could reach any thread). */
+		if (tid)
+			syscall(SYS_tgkill, getpid(), tid, VCPU_KICK_SIGNAL);
+	}
 }

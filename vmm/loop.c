@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "loop.h"
@@ -151,4 +152,31 @@ loop_run(struct loop *l)
 		bury(l);
 	}
 	return 0;
+}
+
+/**
+ * loop_add_timer() - a timer on the loop, created now (the jail forbids
+ * making fds later) and armed with loop_arm_timer() when, and if, needed.
+ * @l, @ev, @fn, @opaque: as for loop_add().
+ *
+ * Return: 0 or -errno.
+ */
+int
+loop_add_timer(struct loop *l, struct ev *ev, ev_fn fn, void *opaque)
+{
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+
+	if (fd < 0)
+		return -errno;
+	return loop_add(l, ev, EV_TIMER, fd, EPOLLIN, fn, opaque);
+}
+
+/* Fire @ev's timer once in @seconds, or, with @every, then at that period. */
+int
+loop_arm_timer(struct ev *ev, uint64_t seconds, bool every)
+{
+	struct timespec t = { .tv_sec = (time_t)seconds };
+	struct itimerspec its = { .it_value = t, .it_interval = every ? t : (struct timespec){ 0 } };
+
+	return timerfd_settime(ev->fd, 0, &its, NULL) < 0 ? -errno : 0;
 }

@@ -49,5 +49,7 @@ int loop_set(struct loop *l, struct ev *ev, uint32_t events);
 void loop_del(struct loop *l, struct ev *ev);
 void loop_free_later(struct loop *l, void *p);
 int loop_run(struct loop *l);
+int loop_add_timer(struct loop *l, struct ev *ev, ev_fn fn, void *opaque);
+int loop_arm_timer(struct ev *ev, uint64_t seconds, bool every);
 
 #endif

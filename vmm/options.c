@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "options.h"
+#include "shares.h"
 #include "tap.h"
 #include "util.h"
 
@@ -28,17 +29,6 @@ struct option_def {
 	const char *help;
 	const char *example;
 };
-
-static int __attribute__((format(printf, 3, 4)))
-fail(char *err, unsigned errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /**
  * strlist_add() - append a string (not copied).
@@ -79,13 +69,13 @@ set_memory(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 		}
 	num = strndup(val, len);
 	if (!num)
-		return fail(err, errlen, "out of memory");
+		return errmsg(err, errlen, "out of memory");
 	r = parse_u64(num, 0, MAX_MEMORY_MIB, &v);
 	free(num);
 	if (r == -EINVAL)
-		return fail(err, errlen, "--memory %s: not a size in MiB (e.g. 512 or 2G)", val);
+		return errmsg(err, errlen, "--memory %s: not a size in MiB (e.g. 512 or 2G)", val);
 	if (r < 0 || v * mul < MIN_MEMORY_MIB || v * mul > MAX_MEMORY_MIB)
-		return fail(err, errlen, "--memory %s: must be between %d MiB and %d GiB",
+		return errmsg(err, errlen, "--memory %s: must be between %d MiB and %d GiB",
 			    val, MIN_MEMORY_MIB, MAX_MEMORY_MIB / 1024);
 	cfg->memory_mib = v * mul;
 	return 0;
@@ -98,9 +88,9 @@ set_cpus(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 	int r = parse_u64(val, 1, MAX_CPUS, &v);
 
 	if (r == -EINVAL)
-		return fail(err, errlen, "--cpus %s: not a number", val);
+		return errmsg(err, errlen, "--cpus %s: not a number", val);
 	if (r < 0)
-		return fail(err, errlen, "--cpus %s: must be between 1 and %d", val, MAX_CPUS);
+		return errmsg(err, errlen, "--cpus %s: must be between 1 and %d", val, MAX_CPUS);
 	cfg->cpus = (unsigned)v;
 	return 0;
 }
@@ -110,7 +100,7 @@ static int
 seconds(const char *name, const char *val, uint64_t *out, char *err, unsigned errlen)
 {
 	if (parse_u64(val, 1, 1U << 30, out) < 0)
-		return fail(err, errlen, "--%s %s: not a number of seconds (1 or more)", name, val);
+		return errmsg(err, errlen, "--%s %s: not a number of seconds (1 or more)", name, val);
 	return 0;
 }
 
@@ -131,16 +121,16 @@ add_env(struct capsa_config *cfg, char *entry, const char *where, char *err, uns
 	size_t klen = eq ? (size_t)(eq - entry) : strlen(entry);
 
 	if (klen == 0)
-		return fail(err, errlen, "%s '%s': empty variable name", where, entry);
+		return errmsg(err, errlen, "%s '%s': empty variable name", where, entry);
 	if (!eq) {
 		host = getenv(entry);
 		if (!host)
-			return fail(err, errlen, "%s %s: not set on the host (use %s=VALUE)",
+			return errmsg(err, errlen, "%s %s: not set on the host (use %s=VALUE)",
 				    where, entry, entry);
 		entry = host - klen - 1;	/* "KEY=value" in the host's environ */
 	}
 	if (strlist_add(&cfg->env, entry) < 0)
-		return fail(err, errlen, "out of memory");
+		return errmsg(err, errlen, "out of memory");
 	return 0;
 }
 
@@ -160,7 +150,7 @@ set_env_file(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 	int lineno = 0, r = 0;
 
 	if (!f)
-		return fail(err, errlen, "--env-file %s: %s", val, strerror(errno));
+		return errmsg(err, errlen, "--env-file %s: %s", val, strerror(errno));
 	while (r == 0 && (n = getline(&line, &cap, f)) >= 0) {
 		lineno++;
 		if (n && line[n - 1] == '\n')
@@ -171,7 +161,7 @@ set_env_file(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 		r = add_env(cfg, strdup(line), where, err, errlen);
 	}
 	if (r == 0 && ferror(f))	/* a directory, an I/O error */
-		r = fail(err, errlen, "--env-file %s: %s", val, strerror(errno));
+		r = errmsg(err, errlen, "--env-file %s: %s", val, strerror(errno));
 	free(line);
 	fclose(f);
 	return r;
@@ -182,7 +172,7 @@ set_kill_after(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 {
 	/* 0 is allowed here: wait for the command however long it takes. */
 	if (parse_u64(val, 0, 1U << 30, &cfg->kill_after_s) < 0)
-		return fail(err, errlen, "--kill-after %s: not a number of seconds (0 or more)", val);
+		return errmsg(err, errlen, "--kill-after %s: not a number of seconds (0 or more)", val);
 	return 0;
 }
 
@@ -190,9 +180,9 @@ static int
 set_copy(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 {
 	if (!*val || *val == ':')
-		return fail(err, errlen, "--copy '%s': expected HOST_PATH[:GUEST_PATH]", val);
+		return errmsg(err, errlen, "--copy '%s': expected HOST_PATH[:GUEST_PATH]", val);
 	if (strlist_add(&cfg->copies, val) < 0)
-		return fail(err, errlen, "out of memory");
+		return errmsg(err, errlen, "out of memory");
 	return 0;
 }
 
@@ -200,7 +190,7 @@ static int
 set_vsock(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 {
 	if (!*val)
-		return fail(err, errlen, "--vsock needs a path");
+		return errmsg(err, errlen, "--vsock needs a path");
 	cfg->vsock_path = val;
 	return 0;
 }
@@ -209,7 +199,7 @@ static int
 set_control(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 {
 	if (!*val)
-		return fail(err, errlen, "--control needs a path");
+		return errmsg(err, errlen, "--control needs a path");
 	cfg->control_path = val;
 	return 0;
 }
@@ -219,122 +209,7 @@ set_cid(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 {
 	/* 0-2 are the hypervisor, local and host; -1 is VMADDR_CID_ANY. */
 	if (parse_u64(val, 3, 0xfffffffeU, &cfg->cid) < 0)
-		return fail(err, errlen, "--cid %s: must be a number from 3 to 4294967294", val);
-	return 0;
-}
-
-/* --net tap:NAME: the only backend there is. */
-static int
-set_net(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
-{
-	int e;
-
-	if (strncmp(val, "tap:", 4))
-		return fail(err, errlen, "--net %s: expected tap:NAME", val);
-	e = tap_check_name(val + 4);
-	if (e == -ENAMETOOLONG)
-		return fail(err, errlen, "--net %s: interface names have at most %d characters",
-			    val, IFNAMSIZ - 1);
-	if (e)
-		return fail(err, errlen, "--net %s: not a valid interface name", val);
-	cfg->net_tap = val + 4;
-	return 0;
-}
-
-static int
-hex_digit(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ?
-	       (c | 0x20) - 'a' + 10 : -1;
-}
-
-/* Six octets as two hex digits each, colon-separated; never a multicast one. */
-static int
-set_mac(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
-{
-	uint8_t m[6], any = 0;
-
-	for (int i = 0; i < 6; i++) {
-		const char *p = val + 3 * i;
-		int hi = hex_digit(p[0]), lo = hi < 0 ? -1 : hex_digit(p[1]);
-
-		if (hi < 0 || lo < 0 || p[2] != (i == 5 ? 0 : ':'))
-			return fail(err, errlen,
-				    "--mac %s: expected six hex octets like 52:54:00:12:34:56", val);
-		m[i] = (uint8_t)(hi << 4 | lo);
-		any |= m[i];
-	}
-	if (m[0] & 1)
-		return fail(err, errlen, "--mac %s: a multicast address (the first octet is odd)", val);
-	if (!any)
-		return fail(err, errlen, "--mac %s: the all-zero address", val);
-	memcpy(cfg->mac, m, sizeof(m));
-	cfg->mac_set = true;
-	return 0;
-}
-
-/* ADDR/PREFIX: a dotted IPv4 address and a prefix length 0-32. */
-static int
-parse_cidr(const char *val, struct in_addr *addr, unsigned *prefix)
-{
-	const char *slash = strchr(val, '/');
-	char a[INET_ADDRSTRLEN];
-	uint64_t p;
-
-	if (!slash || (size_t)(slash - val) >= sizeof(a))
-		return -EINVAL;
-	memcpy(a, val, (size_t)(slash - val));
-	a[slash - val] = 0;
-	if (inet_pton(AF_INET, a, addr) != 1 || parse_u64(slash + 1, 0, 32, &p) < 0)
-		return -EINVAL;
-	*prefix = (unsigned)p;
-	return 0;
-}
-
-static int
-set_ip(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
-{
-	struct in_addr a;
-	unsigned prefix;
-
-	if (parse_cidr(val, &a, &prefix) < 0)
-		return fail(err, errlen, "--ip %s: expected an IPv4 ADDR/PREFIX like 10.0.2.15/24", val);
-	cfg->ip = val;
-	return 0;
-}
-
-static int
-set_gateway(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
-{
-	struct in_addr a;
-
-	if (inet_pton(AF_INET, val, &a) != 1)
-		return fail(err, errlen, "--gateway %s: expected an IPv4 address like 10.0.2.2", val);
-	cfg->gateway = val;
-	return 0;
-}
-
-/* The network options only make sense together; the gateway must be on-link. */
-static int
-check_net(const struct capsa_config *cfg, char *err, unsigned errlen)
-{
-	struct in_addr a, gw;
-	unsigned prefix;
-	uint32_t mask;
-
-	if (!cfg->net_tap && (cfg->mac_set || cfg->ip || cfg->gateway))
-		return fail(err, errlen, "--%s needs --net tap:NAME",
-			    cfg->mac_set ? "mac" : cfg->ip ? "ip" : "gateway");
-	if (cfg->gateway && !cfg->ip)
-		return fail(err, errlen, "--gateway needs --ip ADDR/PREFIX");
-	if (!cfg->gateway)
-		return 0;
-	parse_cidr(cfg->ip, &a, &prefix);
-	inet_pton(AF_INET, cfg->gateway, &gw);
-	mask = prefix ? htonl(~0U << (32 - prefix)) : 0;
-	if ((a.s_addr ^ gw.s_addr) & mask || a.s_addr == gw.s_addr)
-		return fail(err, errlen, "--gateway %s: not another address in --ip %s",
-			    cfg->gateway, cfg->ip);
+		return errmsg(err, errlen, "--cid %s: must be a number from 3 to 4294967294", val);
 	return 0;
 }
 
@@ -342,7 +217,7 @@ static int
 set_workdir(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 {
 	if (val[0] != '/')
-		return fail(err, errlen, "-w %s: must be an absolute path in the guest", val);
+		return errmsg(err, errlen, "-w %s: must be an absolute path in the guest", val);
 	cfg->workdir = val;
 	return 0;
 }
@@ -351,7 +226,7 @@ static int
 set_jail(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 {
 	if (jail_set_mode(&cfg->jail, val) < 0)
-		return fail(err, errlen, "--jail %s: must be best-effort, strict or off", val);
+		return errmsg(err, errlen, "--jail %s: must be best-effort, strict or off", val);
 	return 0;
 }
 
@@ -361,9 +236,9 @@ set_user(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 	int r = jail_set_user(&cfg->jail, val);
 
 	if (r == -ENOENT)
-		return fail(err, errlen, "--user %s: no such user", val);
+		return errmsg(err, errlen, "--user %s: no such user", val);
 	if (r < 0)
-		return fail(err, errlen, "--user %s: not a user name or UID[:GID]", val);
+		return errmsg(err, errlen, "--user %s: not a user name or UID[:GID]", val);
 	return 0;
 }
 
@@ -379,17 +254,17 @@ parse_disk(struct disk_spec *d, const char *opt, const char *val, bool ro,
 		len -= 3;
 	}
 	if (len == 0)
-		return fail(err, errlen, "--%s: empty path", opt);
+		return errmsg(err, errlen, "--%s: empty path", opt);
 	d->path = strndup(val, len);
 	d->ro = ro;
-	return d->path ? 0 : fail(err, errlen, "out of memory");
+	return d->path ? 0 : errmsg(err, errlen, "out of memory");
 }
 
 static int
 set_disk(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 {
 	if (cfg->ndisks == MAX_DISKS)
-		return fail(err, errlen, "--disk %s: at most %d disks", val, MAX_DISKS);
+		return errmsg(err, errlen, "--disk %s: at most %d disks", val, MAX_DISKS);
 	return parse_disk(&cfg->disks[cfg->ndisks++], "disk", val, false, err, errlen);
 }
 
@@ -397,8 +272,16 @@ static int
 set_rootfs(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
 {
 	if (cfg->rootfs.path)
-		return fail(err, errlen, "--rootfs %s: only one root filesystem", val);
+		return errmsg(err, errlen, "--rootfs %s: only one root filesystem", val);
 	return parse_disk(&cfg->rootfs, "rootfs", val, true, err, errlen);
+}
+
+static int
+set_share(struct capsa_config *cfg, char *val, char *err, unsigned errlen)
+{
+	if (cfg->nshares == MAX_SHARES)
+		return errmsg(err, errlen, "--share %s: at most %d shares", val, MAX_SHARES);
+	return share_parse(&cfg->shares[cfg->nshares++], val, err, errlen);
 }
 
 #define FLAG(name, field, value) \
@@ -423,9 +306,12 @@ static const struct option_def options[] = {
 	{ "disk", 0, "FILE[:ro]", set_disk,
 	  "attach a raw disk image as /dev/vda, vdb ... (repeatable; :ro read-only)",
 	  "--disk data.img --disk ref.img:ro" },
-	{ "rootfs", 0, "IMAGE[:rw]", set_rootfs,
-	  "boot with / on an ext4 or squashfs image; writes go to RAM unless :rw",
+	{ "rootfs", 0, "IMAGE|DIR[:rw]", set_rootfs,
+	  "boot with / on an ext4 or squashfs image or a host directory; writes go to RAM unless :rw",
 	  "--rootfs debian.ext4" },
+	{ "share", 0, "HOST[:GUEST][:ro|:rw]", set_share,
+	  "the host directory HOST at GUEST (default: the same path); read-only unless :rw",
+	  "--share .:rw -w \"$PWD\"" },
 	{ "timeout", 0, "SECONDS", set_timeout, "kill the command after SECONDS, exit 124",
 	  "--timeout 60" },
 	{ "kill-after", 0, "SECONDS", set_kill_after,
@@ -441,14 +327,23 @@ static const struct option_def options[] = {
 	{ "control", 0, "PATH", set_control,
 	  "listen on the unix socket PATH for `capsa exec PATH -- CMD` (more commands)",
 	  "--control /tmp/box.sock" },
-	{ "net", 0, "tap:NAME", set_net,
-	  "attach the guest's eth0 to the TAP interface NAME, created if missing (default: no network)",
-	  "--net tap:tap0" },
-	{ "mac", 0, "MAC", set_mac, "eth0's MAC address (default: a random local one)",
+	{ "net", 0, "user|tap:NAME", netopt_net,
+	  "user: outbound TCP and DNS through capsa, as you; tap:NAME: eth0 on a TAP interface "
+	  "(default: no network)", "--net user" },
+	{ "allow", 0, "RULE", netopt_allow,
+	  "with --net user, only what allow rules match: NAME, *.DOMAIN, ADDR[/PREFIX], :PORT[-HIGH]",
+	  "--allow pypi.org:443" },
+	{ "deny", 0, "RULE", netopt_deny, "never connect where RULE matches (wins over --allow)",
+	  "--deny '*.example.com'" },
+	{ "publish", 'p', "[ADDR:]PORT:GUESTPORT", netopt_publish,
+	  "a host listener (default 127.0.0.1) reaching GUESTPORT in the guest", "-p 8080:80" },
+	{ "net-log", 0, "FILE", netopt_log, "append one JSON line per network decision to FILE",
+	  "--net-log net.jsonl" },
+	{ "mac", 0, "MAC", netopt_mac, "eth0's MAC address (default: a random local one)",
 	  "--mac 52:54:00:12:34:56" },
-	{ "ip", 0, "ADDR/PREFIX", set_ip, "configure eth0 with this IPv4 address",
+	{ "ip", 0, "ADDR/PREFIX", netopt_ip, "configure eth0 with this IPv4 address",
 	  "--ip 10.0.2.15/24" },
-	{ "gateway", 0, "ADDR", set_gateway, "default route via ADDR", "--gateway 10.0.2.2" },
+	{ "gateway", 0, "ADDR", netopt_gateway, "default route via ADDR", "--gateway 10.0.2.2" },
 	{ "tty", 't', NULL, set_tty, "give the command a terminal even if capsa has none", "-t" },
 	{ "no-tty", 'T', NULL, set_notty, "never give the command a terminal", "-T" },
 	{ "jail", 0, "MODE", set_jail, "confine capsa: best-effort (default), strict or off",
@@ -488,15 +383,15 @@ check_command(struct capsa_config *cfg, char *err, unsigned errlen)
 	size_t total = 0;
 
 	if (cfg->argc == 0)
-		return fail(err, errlen, "no command after '--' (try: capsa -- uname -a)");
+		return errmsg(err, errlen, "no command after '--' (try: capsa -- uname -a)");
 	if (cfg->argv[0][0] == 0)
-		return fail(err, errlen, "the command name is empty");
+		return errmsg(err, errlen, "the command name is empty");
 	for (int i = 0; i < cfg->argc; i++)
 		total += strlen(cfg->argv[i]) + 2;
 	for (unsigned i = 0; i < cfg->env.n; i++)
 		total += strlen(cfg->env.v[i]) + 2;
 	if (total > MAX_RUN_BYTES)
-		return fail(err, errlen, "arguments and environment too long (%zu bytes, at most %d)",
+		return errmsg(err, errlen, "arguments and environment too long (%zu bytes, at most %d)",
 			    total, MAX_RUN_BYTES);
 	return 0;
 }
@@ -529,25 +424,25 @@ parse_options(struct capsa_config *cfg, int argc, char **argv, int *i, const cha
 		const struct option_def *o = find_option(argv[*i], &val);
 
 		if (!o && argv[*i][0] == '-')
-			return fail(err, errlen, "unknown option '%s' (see capsa %s--help)", argv[*i],
+			return errmsg(err, errlen, "unknown option '%s' (see capsa %s--help)", argv[*i],
 				    exec ? "exec " : "");
 		if (!o)
-			return fail(err, errlen, "missing '--' before the command '%s' (usage: %s)",
+			return errmsg(err, errlen, "missing '--' before the command '%s' (usage: %s)",
 				    argv[*i], usage);
 		if (exec && !exec_option(o))
-			return fail(err, errlen, "--%s is for the sandbox (capsa --%s ...), not for capsa exec",
+			return errmsg(err, errlen, "--%s is for the sandbox (capsa --%s ...), not for capsa exec",
 				    o->lng, o->lng);
 		if (o->arg && !val && ++*i == argc)
-			return fail(err, errlen, "option --%s needs a value: %s", o->lng, o->arg);
+			return errmsg(err, errlen, "option --%s needs a value: %s", o->lng, o->arg);
 		if (!o->arg && val)
-			return fail(err, errlen, "option --%s takes no value", o->lng);
+			return errmsg(err, errlen, "option --%s takes no value", o->lng);
 		if (o->set(cfg, o->arg && !val ? argv[*i] : val, err, errlen) < 0)
 			return -1;
 		if (cfg->action == ACT_HELP || cfg->action == ACT_VERSION)
 			return 0;
 	}
 	if (*i == argc && cfg->action != ACT_CHECK)
-		return fail(err, errlen, "missing '-- COMMAND' (usage: %s)", usage);
+		return errmsg(err, errlen, "missing '-- COMMAND' (usage: %s)", usage);
 	return 0;
 }
 
@@ -577,7 +472,7 @@ options_parse(struct capsa_config *cfg, int argc, char **argv, char *err, unsign
 		if (argc > 2 && (!strcmp(argv[2], "-h") || !strcmp(argv[2], "--help")))
 			return set_help(cfg, NULL, err, errlen);
 		if (argc < 3 || argv[2][0] == '-' || !argv[2][0])
-			return fail(err, errlen, "capsa exec needs the control socket first (usage: %s)",
+			return errmsg(err, errlen, "capsa exec needs the control socket first (usage: %s)",
 				    EXEC_USAGE);
 		cfg->control_path = argv[2];
 	} else if (shebang_expand(cfg, &argc, &argv, err, errlen) < 0) {
@@ -589,7 +484,7 @@ options_parse(struct capsa_config *cfg, int argc, char **argv, char *err, unsign
 		return 0;
 	cfg->argv = argv + i + 1;
 	cfg->argc = argc - i - 1;
-	if (check_net(cfg, err, errlen) < 0)
+	if (netopt_check(cfg, err, errlen) < 0 || shares_check(cfg, err, errlen) < 0)
 		return -1;
 	return check_command(cfg, err, errlen);
 }

@@ -17,6 +17,8 @@
 #define MAX_RUN_BYTES (1024 * 1024)	/* argv + environment, as in the guest */
 #define DEFAULT_KILL_AFTER_S 10		/* as docker stop waits */
 #define MAX_DISKS 16			/* --disk: /dev/vda to /dev/vdp */
+#define MAX_SHARES 16			/* --share; a directory --rootfs is one more */
+#define MAX_PUBLISH 16			/* -p */
 
 enum tty_mode { TTY_AUTO, TTY_FORCE, TTY_NEVER };
 enum action { ACT_RUN, ACT_HELP, ACT_VERSION, ACT_CHECK };
@@ -31,6 +33,23 @@ struct disk_spec {
 	const char *path;		/* NULL: not given */
 	bool ro;
 };
+
+/* A --share HOST[:GUEST][:ro|:rw], or a directory given to --rootfs. */
+struct share_spec {
+	const char *host;
+	const char *guest;		/* absolute, normalized; "/" for the root */
+	bool ro;
+	bool root;			/* --rootfs DIR */
+};
+
+/* -p [HOSTADDR:]HOSTPORT:GUESTPORT */
+struct publish_spec {
+	uint8_t family;			/* of HOSTADDR: 4 or 6 */
+	uint8_t addr[16];
+	uint16_t host_port, guest_port;
+};
+
+struct net_policy;
 
 struct capsa_config {
 	enum action action;
@@ -50,12 +69,20 @@ struct capsa_config {
 	bool mac_set;
 	const char *ip;			/* --ip ADDR/PREFIX, as given (checked) */
 	const char *gateway;		/* --gateway ADDR (checked) */
+	bool net_user;			/* --net user, --allow or --deny */
+	struct net_policy *policy;	/* their rules */
+	const char *net_log;		/* --net-log FILE */
+	struct publish_spec publish[MAX_PUBLISH];
+	unsigned npublish;
 	struct jail jail;		/* --jail, --user; kept directories */
 	struct strlist env;		/* KEY=VALUE, in order; later wins */
 	struct strlist copies;		/* HOST_PATH[:GUEST_PATH] */
 	struct disk_spec rootfs;	/* --rootfs: /dev/vda, root of the guest */
 	struct disk_spec disks[MAX_DISKS];	/* --disk, in order, after the rootfs */
 	unsigned ndisks;
+	bool rootfs_dir;		/* --rootfs names a directory: the last share */
+	struct share_spec shares[MAX_SHARES + 1];	/* sorted by guest path */
+	unsigned nshares;
 	char **argv;			/* the command */
 	int argc;
 };
@@ -64,6 +91,15 @@ int options_parse(struct capsa_config *cfg, int argc, char **argv,
 		  char *err, unsigned errlen);
 void options_usage(bool exec);
 int strlist_add(struct strlist *l, char *s);
+int netopt_net(struct capsa_config *cfg, char *val, char *err, unsigned errlen);
+int netopt_mac(struct capsa_config *cfg, char *val, char *err, unsigned errlen);
+int netopt_ip(struct capsa_config *cfg, char *val, char *err, unsigned errlen);
+int netopt_gateway(struct capsa_config *cfg, char *val, char *err, unsigned errlen);
+int netopt_allow(struct capsa_config *cfg, char *val, char *err, unsigned errlen);
+int netopt_deny(struct capsa_config *cfg, char *val, char *err, unsigned errlen);
+int netopt_log(struct capsa_config *cfg, char *val, char *err, unsigned errlen);
+int netopt_publish(struct capsa_config *cfg, char *val, char *err, unsigned errlen);
+int netopt_check(const struct capsa_config *cfg, char *err, unsigned errlen);
 int shebang_split(const char *line, struct strlist *words, char *err, unsigned errlen);
 int shebang_expand(struct capsa_config *cfg, int *argc, char ***argv, char *err, unsigned errlen);
 

@@ -5,6 +5,7 @@
  * settings come back at exit, from die(), and from a fatal signal handler,
  * so a crash or an error never leaves the user's shell in raw mode.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "term.h"
+#include "util.h"
 
 static struct termios saved;
 static int saved_fd = -1;
@@ -89,4 +91,30 @@ term_env(char *buf, size_t len)
 	const char *term = getenv("TERM");
 
 	snprintf(buf, len, "TERM=%s", term && *term && strlen(term) < 40 ? term : "xterm");
+}
+
+/**
+ * term_setup() - whether the command gets a terminal, and if so the host's
+ * goes raw until capsa exits: keys, Ctrl-C included, are bytes for the
+ * guest's pty.
+ * @force: -t: a terminal even when capsa has none.
+ * @auto_: when capsa has one on stdin and stdout.
+ * @rows, @cols: its size (24x80 when unknown).
+ *
+ * Return: whether the command gets a terminal; exits on failure.
+ */
+bool
+term_setup(bool force, bool auto_, unsigned *rows, unsigned *cols)
+{
+	bool have = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+
+	if (!force && !(auto_ && have))
+		return false;
+	if (!term_size(rows, cols)) {
+		*rows = 24;
+		*cols = 80;
+	}
+	if (isatty(STDIN_FILENO) && term_raw(STDIN_FILENO) < 0)
+		die("cannot put the terminal in raw mode: %s", strerror(errno));
+	return true;
 }

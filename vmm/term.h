@@ -14,5 +14,6 @@ int term_raw(int fd);
 void term_restore(void);
 bool term_size(unsigned *rows, unsigned *cols);
 void term_env(char *buf, size_t len);
+bool term_setup(bool force, bool auto_, unsigned *rows, unsigned *cols);
 
 #endif

@@ -50,6 +50,25 @@ log_line(const char *tag, const char *fmt, va_list ap)
 }
 
 /**
+ * errmsg() - write a one-line message for the caller to show.
+ * @err: the buffer.
+ * @len: its size.
+ * @fmt: printf format.
+ *
+ * Return: -1, for `return errmsg(...)`.
+ */
+int
+errmsg(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/**
  * log_info() - a progress line on stderr, shown only with --verbose.
  * @fmt: printf format.
  */

@@ -37,6 +37,7 @@ void log_state(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt, ...);
 double now_ms(void);
 
+int errmsg(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int write_all(int fd, const void *buf, size_t len);
 int path_absolute(const char *path, char *out, size_t len);

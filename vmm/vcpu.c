@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "vm.h"
 #include "util.h"
@@ -112,6 +114,57 @@ static const exit_fn exit_handlers[] = {
 	[KVM_EXIT_SYSTEM_EVENT]	= exit_system_event,
 };
 
+/* The vectors whose bit is set in one of the LAPIC's 256-bit registers. */
+static void
+vectors(const struct kvm_lapic_state *l, unsigned reg, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = 0;
+	for (unsigned v = 0; v < 256 && n < len; v++) {
+		uint32_t w;
+
+		memcpy(&w, &l->regs[reg + 0x10 * (v / 32)], 4);
+		if (w >> (v % 32) & 1)
+			n += (size_t)snprintf(buf + n, len - n, " %u", v);
+	}
+}
+
+/**
+ * vcpu_dump() - on its own thread, log_state() what the vCPU was doing:
+ * where it is, whether it takes interrupts, whether it halted, and which
+ * vectors its LAPIC holds requested (IRR) or in service (ISR). A vector
+ * in IRR that never reaches a running vCPU with interrupts on is a lost
+ * interrupt; an empty IRR with the device's ISR still set, one lost before
+ * the LAPIC.
+ */
+void
+vcpu_dump(struct vcpu *cpu)
+{
+	struct kvm_regs regs = { 0 };
+	struct kvm_mp_state mp = { 0 };
+	struct kvm_vcpu_events ev = { 0 };
+	struct kvm_lapic_state lapic = { 0 };
+	char irr[128], isr[128];
+	uint32_t tpr;
+
+	if (ioctl(cpu->fd, KVM_GET_REGS, &regs) < 0 || ioctl(cpu->fd, KVM_GET_MP_STATE, &mp) < 0 ||
+	    ioctl(cpu->fd, KVM_GET_VCPU_EVENTS, &ev) < 0 || ioctl(cpu->fd, KVM_GET_LAPIC, &lapic) < 0) {
+		log_state("vcpu%u: cannot read its state: %s", cpu->id, strerror(errno));
+		return;
+	}
+	vectors(&lapic, 0x200, irr, sizeof(irr));
+	vectors(&lapic, 0x100, isr, sizeof(isr));
+	memcpy(&tpr, &lapic.regs[0x80], 4);
+	log_state("vcpu%u: rip %#llx, interrupts %s, %s; LAPIC IRR:%s, ISR:%s, TPR %#x; "
+		  "injecting %s %u, NMI %s", cpu->id, regs.rip, regs.rflags & (1 << 9) ? "on" : "off",
+		  mp.mp_state == KVM_MP_STATE_HALTED ? "halted" :
+		  mp.mp_state == KVM_MP_STATE_RUNNABLE ? "runnable" : "waiting for INIT/SIPI",
+		  irr[0] ? irr : " none", isr[0] ? isr : " none", tpr,
+		  ev.interrupt.injected ? "interrupt" : "nothing", ev.interrupt.injected ? ev.interrupt.nr : 0,
+		  ev.nmi.pending || ev.nmi.injected ? "pending" : "none");
+}
+
 /**
  * vcpu_main() - the vCPU thread.
  * @arg: its struct vcpu.
@@ -127,6 +180,12 @@ vcpu_main(void *arg)
 	struct vcpu *cpu = arg;
 	struct vm *vm = cpu->vm;
 
+	sigset_t kick;
+
+	atomic_store(&cpu->tid, (int)syscall(SYS_gettid));
+	sigemptyset(&kick);
+	sigaddset(&kick, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
 	if (vm->vcpu_init && vm->vcpu_init(cpu) < 0) {
 		vm_stop(vm, VM_FAILED, "vcpu%u: cannot apply the jail", cpu->id);
 		return NULL;
@@ -136,6 +195,8 @@ vcpu_main(void *arg)
 		exit_fn fn;
 
 		if (ioctl(cpu->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR && atomic_exchange(&cpu->dump_req, false))
+				vcpu_dump(cpu);
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			vm_stop(vm, VM_FAILED, "vcpu%u: KVM_RUN: %s", cpu->id, strerror(errno));

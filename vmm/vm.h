@@ -7,6 +7,8 @@
 #define CAPSA_VM_H
 
 #include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <linux/kvm.h>
@@ -34,7 +36,12 @@ struct vcpu {
 	pthread_t thread;
 	_Atomic uint64_t exits;		/* for the state dump: how far it got */
 	_Atomic uint32_t last_exit;	/* KVM_EXIT_*, or UINT32_MAX before the first */
+	_Atomic bool dump_req;		/* SIGUSR1: report the vCPU's own state */
+	_Atomic int tid;		/* its thread, for the kick; 0 until it runs */
 };
+
+/* Sent to a vCPU thread to get it out of KVM_RUN (its handler does nothing). */
+#define VCPU_KICK_SIGNAL SIGUSR2
 
 struct vm {
 	int kvm_fd, fd;
@@ -56,7 +63,9 @@ void vm_stop(struct vm *vm, enum vm_end why, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int vm_irq_line(struct vm *vm, unsigned irq, int level);
 void vm_dump(struct vm *vm, unsigned first_pin, unsigned npins);
+void vm_kick(struct vm *vm);
 
 void *vcpu_main(void *arg);
+void vcpu_dump(struct vcpu *cpu);
 
 #endif

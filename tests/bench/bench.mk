@@ -6,8 +6,12 @@
 #   make bench-vm       boot, memory, output and vsock (tests/bench/vm.sh)
 #   make bench-blk      disk (tests/bench/blk.sh)
 #   make bench-net      TCP over a tap (tests/bench/net.sh)
+#   make bench-netuser  --net user against QEMU with slirp and with passt
+#                       (tests/bench/netuser.sh)
 #   make bench-exec     `capsa exec PATH -- true` beside `capsa -- true`
 #                       (tests/bench/exec.sh)
+#   make bench-fs       shared directories: virtio-fs against virtiofsd and
+#                       virtio-9p (tests/bench/fs.sh)
 #   make bench-report   the table and JSON again from the last logs
 #   make bench-ehost    how often the emulated KVM host kills a guest, capsa's
 #                       and QEMU's side by side (not part of bench; 1-2 min a round)
@@ -32,14 +36,22 @@ bench-vm: capsa $(INITRD) $(BENCH_TOOLS) $(BENCH_BIN)/mkrun
 bench-net: capsa $(B)/tests-bin/nettool
 	bash tests/bench/net.sh
 
+bench-netuser: capsa $(B)/tests-bin/netlab $(BENCH_BIN)/connrate
+	bash tests/bench/netuser.sh
+
 bench-exec: capsa $(BENCH_BIN)/measure
 	sh tests/bench/exec.sh $(B) ./capsa $(BENCH_BIN)
+
+bench-fs: capsa fs-fixtures
+	sh tests/bench/fs.sh $(B) ./capsa
 
 # Under `make bench` one emulated host at a time (2 cores are plenty busy).
 ifneq ($(filter bench,$(MAKECMDGOALS)),)
 bench-vm: | bench-blk
 bench-net: | bench-vm
 bench-exec: | bench-net
+bench-fs: | bench-exec
+bench-netuser: | bench-fs
 endif
 
 bench-ehost: capsa
@@ -48,7 +60,7 @@ bench-ehost: capsa
 bench-report:
 	python3 tests/bench/report.py $(B) ./capsa
 
-bench: bench-vm bench-net bench-exec
+bench: bench-vm bench-net bench-exec bench-fs bench-netuser
 	python3 tests/bench/report.py $(B) ./capsa
 
-.PHONY: bench-vm bench-net bench-exec bench-ehost bench-report
+.PHONY: bench-vm bench-net bench-exec bench-fs bench-netuser bench-ehost bench-report

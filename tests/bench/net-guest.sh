@@ -8,9 +8,9 @@ head -c $((mib << 20)) /dev/urandom >/tmp/g
 mkfifo /tmp/idle
 exec 3<>/tmp/idle
 t0=$(cut -d' ' -f1 /proc/uptime)
-nc "$host" 5001 </tmp/g
+nc -w 10 "$host" 5001 </tmp/g
 t1=$(cut -d' ' -f1 /proc/uptime)
-nc "$host" 5002 </tmp/idle >/tmp/h
+nc -w 10 "$host" 5002 </tmp/idle >/tmp/h
 t2=$(cut -d' ' -f1 /proc/uptime)
 echo "BENCH $(awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN { print b - a, c - b }')" \
 	"$(sha256sum </tmp/g | cut -c1-16) $(sha256sum </tmp/h | cut -c1-16)"

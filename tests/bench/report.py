@@ -4,7 +4,8 @@
 Reads the measurements of the last runs (BUILD_DIR/bench-vm/log from
 tests/bench/vm.sh, BUILD_DIR/bench-blk/log from tests/bench/blk.sh,
 BUILD_DIR/bench-net/ehost.log from tests/bench/net.sh,
-BUILD_DIR/bench-exec/log from tests/bench/exec.sh), adds
+BUILD_DIR/bench-exec/log from tests/bench/exec.sh, BUILD_DIR/bench-fs/log
+from tests/bench/fs.sh), adds
 the static facts (binary sizes, seccomp filter sizes), prints one markdown
 table on stdout and writes the same figures to BUILD_DIR/bench.json. A
 bench.json already there is kept as bench-prev.json, and capsa's figures
@@ -85,6 +86,27 @@ def read_net(path):
     return out
 
 
+def read_fs(path):
+    """fs.sh's RESULT lines -> {what: (capsa, virtiofsd, 9p)}: ms, or MB/s for seq*."""
+    out = {}
+    if not os.path.exists(path):
+        return out
+
+    def num(s, seq):
+        w = s.split()
+        try:
+            return float(w[1 if seq else 0])
+        except (IndexError, ValueError):
+            return None
+
+    for line in open(path, encoding="utf-8", errors="replace"):
+        m = re.match(r"RESULT (\S+) capsa: (.*) \| virtiofsd: (.*) \| 9p: (.*)", line.strip())
+        if m:
+            seq = m.group(1).startswith("seq")
+            out[m.group(1)] = tuple(num(m.group(i), seq) for i in (2, 3, 4))
+    return out
+
+
 def values(runs, metric, side, key, ok_status=True):
     out = []
     for r in runs.get((metric, side), []):
@@ -111,10 +133,13 @@ def static_facts():
         s = os.path.join(t, "capsa")
         subprocess.run(["strip", "-o", s, CAPSA], check=True)
         facts["capsa_stripped_bytes"] = os.path.getsize(s)
-    chk = subprocess.run([CAPSA, "--check"], capture_output=True, text=True).stdout
+    chk = subprocess.run([CAPSA, "--check", "-v"], capture_output=True, text=True).stdout
     m = re.search(r"vmm filter (\d+) syscalls, vcpu filter (\d+)", chk)
     if m:
         facts["seccomp_vmm"], facts["seccomp_vcpu"] = int(m.group(1)), int(m.group(2))
+    m = re.search(r"share threads' filter \((\d+)", chk)
+    if m:
+        facts["seccomp_fs"] = int(m.group(1))
     qemu = shutil.which("qemu-system-x86_64")
     if qemu:
         libs = subprocess.run(["ldd", qemu], capture_output=True, text=True).stdout
@@ -134,7 +159,7 @@ def row(name, unit, c, q, lower, note="", cruns=None, qruns=None, qlabel=None):
                  "note": note, "capsa_runs": cruns, "qemu_runs": qruns, "qemu_label": qlabel})
 
 
-def build_rows(runs, blk, net, facts):
+def build_rows(runs, blk, net, fs, facts):
     # 1. Boot to exit of `true`.
     cb, qb = values(runs, "boot", "capsa", "wall_ms"), values(runs, "boot", "qemu", "wall_ms")
     n = f"{len(cb)} / {len(qb)} runs"
@@ -240,7 +265,20 @@ def build_rows(runs, blk, net, facts):
         if ce else "not measured (bench-exec failed or did not run)", ce, cb,
         qlabel="`capsa -- true`")
 
-    # 8. Static facts.
+    # 8. Shared directories (tests/bench/fs.sh, one run each): QEMU with virtiofsd, then 9p.
+    names = {"python": ("shares: `python3 -c 'import json, email, asyncio'`, directory root, cold", "ms"),
+             "find": ("shares: `find | wc -l`, 20,000-file tree", "ms"),
+             "gitstatus": ("shares: `git status`, 20,000-file tree", "ms"),
+             "files": ("shares: create + stat + unlink 10,000 small files", "ms"),
+             "seqwrite": ("shares: sequential write 256 MiB, 1 MiB writes + fsync", "MB/s"),
+             "seqread": ("shares: sequential read 256 MiB, cold guest cache", "MB/s")}
+    for k, (name, unit) in names.items():
+        c, v, p = fs.get(k, (None, None, None))
+        note = "tests/bench/fs.sh, 1 run each" if k in fs else "not measured (bench-fs did not run)"
+        row(name, unit, c, v, unit == "ms", note + "; QEMU: vhost-user-fs + virtiofsd")
+        row(name + " (vs 9p)", unit, c, p, unit == "ms", note, qlabel="QEMU 9p")
+
+    # 9. Static facts.
     f = facts
     qtotal = f.get("qemu_bytes", 0) + f.get("qemu_libs_bytes", 0)
     row("binary size as built (capsa: with guest kernel + initramfs)", "MiB",
@@ -251,6 +289,8 @@ def build_rows(runs, blk, net, facts):
     row("seccomp: syscalls the VMM thread filter allows", "", f.get("seccomp_vmm"), None, True,
         "QEMU: no allowlist by default (-sandbox on is a denylist)")
     row("seccomp: syscalls the vCPU thread filter allows", "", f.get("seccomp_vcpu"), None, True)
+    row("seccomp: syscalls the share threads' filter allows", "", f.get("seccomp_fs"), None, True,
+        "only with --share or --rootfs DIR")
 
 
 def fmt(v, unit):
@@ -310,8 +350,9 @@ def main():
     runs.update(read_vm(os.path.join(B, "bench-exec", "log"))[0])
     blk = read_blk(os.path.join(B, "bench-blk", "log"))
     net = read_net(os.path.join(B, "bench-net", "ehost.log"))
+    fs = read_fs(os.path.join(B, "bench-fs", "log"))
     facts = static_facts()
-    build_rows(runs, blk, net, facts)
+    build_rows(runs, blk, net, fs, facts)
     where = {"emulated": "the emulated KVM host (QEMU TCG + nested SVM, Debian cloud kernel "
              + (env.split()[1] if env and len(env.split()) > 1 else "?") + ")",
              "direct": "this machine's KVM"}.get((env or "").split(" ")[0], "unknown (no bench-vm log)")

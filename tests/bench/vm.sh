@@ -21,7 +21,7 @@
 #      runs, 2), BENCH_OUT_RUNS (command output runs, 1), BENCH_TP_RUNS
 #      (vsock runs, 3), BENCH_OUT_MIB (256), BENCH_BIG_MIB (1024),
 #      BENCH_VSOCK_MIB (256), BENCH_MEM_MIB (512), BENCH_CPUS (1),
-#      EHOST_TIMEOUT (s, default 1500)
+#      EHOST_TIMEOUT (s, default 3600)
 set -eu
 B=$1 CAPSA=$2 BIN=$3
 here=$(cd "$(dirname "$0")" && pwd)
@@ -79,7 +79,7 @@ else
 	q=/tests/fixtures/qemu
 	sed -i "1a F=/tests/fixtures QEMU=\"$q/lib/ld-linux-x86-64.so.2 --library-path $q/lib $q/qemu-system-x86_64\"" \
 		"$W/tests/run.sh"
-	EHOST_TIMEOUT=${EHOST_TIMEOUT:-1500} EHOST_FIXTURES=$F EHOST_MODULES=vhost_vsock \
+	EHOST_TIMEOUT=${EHOST_TIMEOUT:-3600} EHOST_FIXTURES=$F EHOST_MODULES=vhost_vsock \
 		bash "$here/../vm/emulated-host.sh" "$B/ehost" "$CAPSA" "$W/tests" $tools |
 		tee "$W/serial" | grep -E '^(ok|not ok|#|emulated-host)' || true
 	tr -d '\r' <"$W/serial" | grep '^BENCH ' >"$W/log" || true

@@ -25,12 +25,12 @@ FUZZ_COV     := -fprofile-instr-generate -fcoverage-mapping
 FUZZ_LINK    := -Wl,--wrap=ioctl -lseccomp -lpthread
 
 # Two builds of everything: f (fuzzing) and c (coverage replay).
-$(FUZZ_DIR)/f/obj/%.o: %.c $(B)/.deps $(wildcard */*.h tests/unit/*.h)
+$(FUZZ_DIR)/f/obj/%.o: %.c $(B)/.deps $(wildcard */*.h vmm/net/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $<"
 	@clang-14 $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c -o $@ $<
 
-$(FUZZ_DIR)/c/obj/%.o: %.c $(B)/.deps $(wildcard */*.h tests/unit/*.h)
+$(FUZZ_DIR)/c/obj/%.o: %.c $(B)/.deps $(wildcard */*.h vmm/net/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	@clang-14 $(FUZZ_CFLAGS) $(FUZZ_COV) -c -o $@ $<
 

@@ -173,6 +173,55 @@ seed("net", "rx-wait", struct.pack("<H", ALL_OFFLOADS) + nhost(NHDR, bytes(60)) 
 seed("net", "restart", struct.pack("<H", ALL_OFFLOADS) + nrx(2048) + nhost(NHDR, bytes(5000))
      + ncmd(N_RESTART) + struct.pack("<H", 0) + nrx(4096) + nhost(NHDR, bytes(70)))
 
+# ---- policy: port (2 bytes LE), rules, "", name, addresses (fuzz_policy.c) --
+def pol(port, rules, name, addrs):
+    return struct.pack("<H", port) + b"\0".join(
+        x.encode() for x in list(rules) + [""] + [name] + list(addrs))
+
+
+seed("policy", "public", pol(80, [], "", ["203.0.113.7"]))
+seed("policy", "allow-name", pol(443, ["pypi.org:443", "*.pythonhosted.org"], "pypi.org",
+                                  ["203.0.113.7", "2001:db8::7"]))
+seed("policy", "deny-wins", pol(80, ["*.test", "!evil.test", "!203.0.113.0/24"], "evil.test",
+                                 ["203.0.113.66"]))
+seed("policy", "special", pol(80, ["0.0.0.0/0", "[fe80::/10]:80", "169.254.169.254:80"], "",
+                               ["169.254.169.254", "::ffff:10.0.0.1"]))
+seed("policy", "alias", pol(8080, ["host.capsa.internal:8080"], "host.capsa.internal",
+                             ["127.0.0.1"]))
+seed("policy", "rebind", pol(80, ["*.test:1-1024"], "x.test", ["169.254.169.254", "64:ff9b::a9fe:a9fe"]))
+seed("policy", "bad", pol(0, ["[2001:db8::1", "a..b", "1.2.3", "x:0", "127.0.0.1"], "A.Test.", []))
+
+# ---- netmsg: flags, then one record (fuzz_netmsg.c) --------------------------
+def bm(t, i, payload=b""):
+    return struct.pack("<HHI", t, len(payload), i) + payload
+
+
+seed("netmsg", "net-open", bytes([1]) + bm(1, 7))
+seed("netmsg", "unix-open", bytes([1]) + bm(2, 8, struct.pack("<I", 5000)))
+seed("netmsg", "stream-fd", bytes([2]) + bm(3, 9, struct.pack("<i", 0)))
+seed("netmsg", "stream-err", bytes([0]) + bm(3, 9, struct.pack("<i", 16)))
+
+
+def nreq(kind, fam, port, addr, rid, qtype, name):
+    n = name.encode()
+    return (struct.pack("<IBBH", 0x74656e63, kind, fam, port) + addr.ljust(16, b"\0")
+            + struct.pack("<IHBB", rid, qtype, len(n), 0) + n.ljust(256, b"\0"))
+
+
+seed("netmsg", "connect4", bytes([0]) + nreq(1, 4, 80, bytes([203, 0, 113, 7]), 0, 0, "www.test"))
+seed("netmsg", "connect6", bytes([0]) + nreq(1, 6, 443, bytes([0x20, 1, 0xd, 0xb8]) + bytes(11) + b"\1", 0, 0, ""))
+seed("netmsg", "resolve", bytes([0]) + nreq(2, 0, 0, b"", 42, 28, "PyPI.org."))
+
+# ---- sniff: selector (even HTTP, odd TLS), then the bytes (fuzz_sniff.c) ------
+seed("sniff", "http", b"\0GET / HTTP/1.1\r\nHost: www.test:8080\r\nAccept: */*\r\n\r\n")
+seed("sniff", "http-abs", b"\0GET http://a.test/x HTTP/1.1\r\nHost: a.test\r\n\r\n")
+seed("sniff", "http-v6", b"\0GET / HTTP/1.0\r\nHost: [2001:db8::1]\r\n\r\n")
+_h = (bytes([3, 3]) + bytes(32) + b"\0" + b"\0\2\x13\1" + b"\1\0"
+      + struct.pack(">H", 15) + struct.pack(">HH", 0, 11) + struct.pack(">HBH", 9, 0, 6) + b"a.test")
+_hs = bytes([1]) + struct.pack(">I", len(_h))[1:] + _h
+seed("sniff", "tls", b"\1" + bytes([22, 3, 1]) + struct.pack(">H", len(_hs)) + _hs)
+seed("sniff", "tls-split", b"\1" + bytes([22, 3, 1, 0, 10]) + _hs[:10]
+     + bytes([22, 3, 1]) + struct.pack(">H", len(_hs) - 10) + _hs[10:])
 # ---- control: mode byte, then the frames of one side (fuzz_control.c) -------
 def wframe(t, payload=b""):
     return struct.pack("<BI", t, len(payload)) + payload
@@ -189,6 +238,53 @@ seed("control", "server-error", bytes([0 | (7 << 1)]) + wframe(19, b"the sandbox
 seed("control", "start-only", bytes([3]) + START)
 seed("control", "start-bad", bytes([3]) + b"aecho\0t0x0\0o99999999999\0q\0")
 seed("control", "too-big", bytes([1]) + struct.pack("<BI", 2, 65537))
+
+# ---- fs: flags, then {op index, node, fh, cuts, u16 len, payload} (fuzz_fs.c) --
+FS_OPS = [1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 20, 21, 22, 23, 24,
+          25, 26, 27, 28, 29, 30, 31, 32, 34, 35, 36, 37, 38, 39, 40, 42, 43, 44, 45, 46,
+          47, 50, 51]
+LOOKUP, FORGET, GETATTR, SETATTR, READLINK, SYMLINK, MKNOD, MKDIR, UNLINK, RMDIR = 1, 2, 3, 4, 5, 6, 8, 9, 10, 11
+RENAME, LINK, OPEN, READ, WRITE, STATFS, RELEASE, FSYNC = 12, 13, 14, 15, 16, 17, 18, 20
+OPENDIR, READDIR, RELEASEDIR, CREATE, READDIRPLUS, RENAME2, LSEEK, FALLOCATE = 27, 28, 29, 35, 44, 45, 46, 43
+
+
+def fsr(op, payload=b"", node=0, fh=0, cuts=0):
+    return bytes([FS_OPS.index(op), node, fh, cuts]) + struct.pack("<H", len(payload)) + payload
+
+
+def z(n):
+    return bytes(n)
+
+
+read_in = lambda size, off=0: struct.pack("<QQIIQII", 0, off, size, 0, 0, 0, 0)
+seed("fs", "read", b"\0" + fsr(LOOKUP, b"file\0") + fsr(OPEN, z(8), node=1)
+     + fsr(READ, read_in(4096), node=1, fh=1) + fsr(RELEASE, z(24), fh=1) + fsr(FORGET, struct.pack("<Q", 1), node=1))
+seed("fs", "write", b"\0" + fsr(CREATE, struct.pack("<IIII", 2, 0o100644, 0, 0) + b"new\0")
+     + fsr(WRITE, struct.pack("<QQIIQII", 0, 0, 5, 0, 0, 0, 0) + b"hello", node=1, fh=1)
+     + fsr(FSYNC, z(16), fh=1) + fsr(FALLOCATE, struct.pack("<QQQII", 0, 0, 8192, 0, 0), fh=1)
+     + fsr(LSEEK, struct.pack("<QQII", 0, 0, 4, 0), fh=1)
+     + fsr(SETATTR, struct.pack("<IIQQQQQQIIIIIIII", 8, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), node=1))
+seed("fs", "dirs", b"\0" + fsr(MKDIR, struct.pack("<II", 0o755, 0) + b"d\0") + fsr(OPENDIR, z(8))
+     + fsr(READDIRPLUS, read_in(4096), fh=1) + fsr(READDIR, read_in(200), fh=1)
+     + fsr(RELEASEDIR, z(24), fh=1) + fsr(RMDIR, b"d\0"))
+seed("fs", "names", b"\0" + fsr(LOOKUP, b"..\0") + fsr(LOOKUP, b"a/b\0") + fsr(LOOKUP, b".\0")
+     + fsr(LOOKUP, b"a\0b\0") + fsr(LOOKUP, b"up\0") + fsr(LOOKUP, b"passwd\0", node=1)
+     + fsr(READLINK, node=1) + fsr(LOOKUP, b"x" * 300 + b"\0"))
+seed("fs", "links", b"\0" + fsr(SYMLINK, b"ln\0../../etc\0") + fsr(LOOKUP, b"file\0")
+     + fsr(LINK, struct.pack("<Q", 0) + b"hard\0", node=0)
+     + fsr(RENAME2, struct.pack("<QII", 1, 2, 0) + b"hard\0ln\0")
+     + fsr(RENAME, struct.pack("<Q", 1) + b"ln\0moved\0") + fsr(UNLINK, b"moved\0")
+     + fsr(MKNOD, struct.pack("<IIII", 0o010644, 0, 0, 0) + b"p\0")
+     + fsr(MKNOD, struct.pack("<IIII", 0o020644, 0x103, 0, 0) + b"dev\0"))
+seed("fs", "special", b"\0" + fsr(LOOKUP, b"fifo\0") + fsr(OPEN, z(8), node=1)
+     + fsr(CREATE, struct.pack("<IIII", 2, 0o100644, 0, 0) + b"fifo\0") + fsr(STATFS)
+     + fsr(GETATTR, z(16), node=1))
+seed("fs", "ro", b"\1" + fsr(MKDIR, struct.pack("<II", 0o755, 0) + b"d\0") + fsr(LOOKUP, b"file\0")
+     + fsr(OPEN, struct.pack("<II", 1, 0), node=1) + fsr(UNLINK, b"file\0"))
+seed("fs", "cuts", b"\0" + fsr(LOOKUP, b"file\0", cuts=0x37) + fsr(GETATTR, z(16), cuts=0xe0)
+     + fsr(GETATTR, z(16), cuts=0xf0) + fsr(GETATTR, z(16), cuts=0x80))
+seed("fs", "noinit", b"\2" + fsr(GETATTR, z(16)) + bytes([0xff, 0, 0, 0]) + struct.pack("<H", 0)
+     + struct.pack("<I", 9999))
 
 for harness, files in seeds.items():
     d = os.path.join(OUT, harness)

@@ -8,7 +8,7 @@
 TEST_OBJS := $(SRCS:%.c=$(B)/obj-test/%.o)
 JAIL_OBJS := $(filter $(B)/obj/jail/%.o $(B)/obj/vmm/util.o,$(OBJS))
 
-$(B)/obj-test/%.o: %.c $(SECCOMP) $(wildcard */*.h)
+$(B)/obj-test/%.o: %.c $(SECCOMP) $(wildcard */*.h vmm/net/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $< (test hooks)"
 	@$(CC) $(CFLAGS) -DCAPSA_TEST_HOOKS -c -o $@ $<

@@ -75,6 +75,8 @@ static long op_tiocsti(void) { return ioctl(-1, TIOCSTI, "x"); }
 static long op_tcgets(void) { struct termios t; return ioctl(-1, TCGETS, &t); }
 static long op_fork(void) { return fork(); }
 static long op_getpid(void) { return getpid(); }
+/* tgkill is allowed only towards capsa's own threads (the vCPU kick). */
+static long op_tgkill_other(void) { return syscall(SYS_tgkill, 1, 1, 0); }
 static long op_setuid(void) { return setuid(0); }
 /* The x32 ABI's numbers: the classic way around an x86_64-only filter. */
 static long op_x32(void) { return syscall(0x40000000 | SYS_getpid); }
@@ -407,7 +409,8 @@ static const struct {
 	{ "process_vm_readv", op_vm_read, false, false },
 	{ "mmap PROT_EXEC", op_exec_mmap, false, false },
 	{ "fork", op_fork, false, false },
-	{ "getpid", op_getpid, false, false },
+	{ "getpid", op_getpid, false, true },
+	{ "tgkill another process", op_tgkill_other, false, false },
 	{ "setuid", op_setuid, false, false },
 	{ "an x32 syscall", op_x32, false, false },
 	{ "io_uring_setup", op_io_uring, false, false },

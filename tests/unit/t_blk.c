@@ -3,24 +3,16 @@
  * t_blk.c - virtio-blk request handling (blk_serve) against a real
  * image file, without KVM: well-formed requests, and every way a guest can
  * get one wrong (bounds, odd sizes, lengths that disagree with the header,
- * writes to a read-only disk). Then the device on a fake VM with two vCPUs:
- * a queue each (VIRTIO_BLK_F_MQ), served by the workers, with EVENT_IDX.
- * Prints TAP, then "N passed, N failed".
+ * writes to a read-only disk). Prints TAP, then "N passed, N failed".
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "drv.h"
-#include "fake.h"
 #include "virtio/blk.h"
-#include "vmm/loop.h"
 
 #define IMG_SECTORS 2048	/* 1 MiB */
 
@@ -292,141 +284,6 @@ test_bad_images(const char *dir)
 	close(fd);
 }
 
-/* ---- the device: its queues and workers ---------------------------------- */
-
-#define DEV_BASE	0xd0000000ULL
-#define DEV_RING	0x10000		/* queue i's rings at +i * DRV_RING_SPAN */
-#define DEV_REQ		0x100000ULL	/* request j: header, data at +0x1000, status at +0x3000 */
-#define DEV_QSIZE	16
-#define F(bit)		(1ULL << VIRTIO_BLK_F_##bit)
-
-struct dev {
-	struct vm vm;
-	struct loop loop;
-	struct drv drv;
-	struct blk_dev *blk;
-};
-
-static uint32_t
-dev_features(struct dev *e)
-{
-	drv_wr(&e->drv, 0x014, 0);
-	return drv_rd(&e->drv, 0x010);
-}
-
-/* A 4 KiB read of @sector on queue @q, as chain @j (descriptors 3j..3j+2). */
-static void
-dev_read(struct dev *e, unsigned q, uint16_t j, uint64_t sector)
-{
-	uint64_t at = DEV_REQ + 0x4000ULL * j;
-	struct virtio_blk_outhdr h = { .type = VIRTIO_BLK_T_IN, .sector = sector };
-	uint16_t d = (uint16_t)(3 * (j % 5));
-
-	memcpy(mem_ptr(&e->vm.mem, at, sizeof(h)), &h, sizeof(h));
-	*(uint8_t *)mem_ptr(&e->vm.mem, at + 0x3000, 1) = 0xee;
-	drv_desc(&e->drv, q, d, at, sizeof(h), VRING_DESC_F_NEXT, d + 1);
-	drv_desc(&e->drv, q, d + 1, at + 0x1000, 4096, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, d + 2);
-	drv_desc(&e->drv, q, d + 2, at + 0x3000, 1, VRING_DESC_F_WRITE, 0);
-	drv_post(&e->drv, q, d);
-}
-
-/* The guest kicks queue @q: capsa's loop reads the ioeventfd (starting the workers). */
-static void
-dev_kick(struct dev *e, unsigned q)
-{
-	struct epoll_event evs[8];
-	uint64_t one = 1;
-	int n;
-
-	/* The transport half comes first in every device (design rule 4). */
-	(void)!write(((struct virtio_dev *)e->blk)->vq[q].kick_fd, &one, sizeof(one));
-	while ((n = epoll_wait(e->loop.epfd, evs, 8, 0)) > 0)
-		for (int i = 0; i < n; i++) {
-			struct ev *ev = evs[i].data.ptr;
-
-			ev->fn(ev, evs[i].events);
-		}
-}
-
-/* Wait (up to 5 s) for the workers to return a chain on queue @q. */
-static bool
-dev_used(struct dev *e, unsigned q, uint32_t *id, uint32_t *len)
-{
-	for (int i = 0; i < 5000; i++) {
-		if (drv_used(&e->drv, q, id, len))
-			return true;
-		usleep(1000);
-	}
-	return false;
-}
-
-/* Whether queue @q asks for a kick for the next chain (EVENT_IDX's avail_event). */
-static bool
-dev_wants_kick(struct dev *e, unsigned q)
-{
-	uint16_t *used = mem_ptr(&e->vm.mem, e->drv.q[q].used, 6 + 8 * DEV_QSIZE);
-	uint16_t *avail = mem_ptr(&e->vm.mem, e->drv.q[q].avail, 6);
-
-	for (int i = 0; i < 5000; i++) {
-		if (__atomic_load_n(&used[2 + 4 * DEV_QSIZE], __ATOMIC_ACQUIRE) ==
-		    __atomic_load_n(&avail[1], __ATOMIC_ACQUIRE))
-			return true;
-		usleep(1000);
-	}
-	return false;
-}
-
-static void
-test_device(int fd)
-{
-	static uint8_t want[4096];
-	struct dev e = { 0 };
-	uint32_t id, len;
-	uint16_t nq;
-	bool ok = true;
-
-	if (fake_vm(&e.vm, 4 << 20) || loop_init(&e.loop)) {
-		check(false, "device: a fake VM");
-		return;
-	}
-	e.vm.ncpus = 2;
-	e.blk = blk_create(&e.vm, &e.loop, DEV_BASE, 5, fd, false);
-	check(e.blk != NULL, "device: created on a fake VM with two vCPUs");
-	if (!e.blk)
-		return;
-	e.drv = (struct drv){ .vm = &e.vm, .base = DEV_BASE };
-	check(dev_features(&e) & F(MQ), "device: offers VIRTIO_BLK_F_MQ");
-	drv_wr(&e.drv, 0x014, 0);
-	check(drv_rd(&e.drv, 0x010) & 1U << VIRTIO_RING_F_EVENT_IDX, "device: offers EVENT_IDX");
-	for (unsigned i = 0; i < 2; i++)
-		bus_access(&e.vm.mmio, DEV_BASE + 0x100 + offsetof(struct virtio_blk_config, num_queues) + i,
-			   (uint8_t *)&nq + i, 1, false);
-	check(nq == 2, "device: num_queues is one a vCPU (2)");
-	check(drv_start_features(&e.drv, &e.vm, DEV_BASE, 2, DEV_QSIZE, DEV_RING,
-				 1ULL << VIRTIO_F_VERSION_1 | F(MQ) | 1ULL << VIRTIO_RING_F_EVENT_IDX) &
-	      VIRTIO_CONFIG_S_DRIVER_OK, "device: two queues, MQ and EVENT_IDX accepted");
-	for (uint16_t j = 0; j < 10; j++)
-		dev_read(&e, j % 2, j, 8ULL * j);
-	dev_kick(&e, 0);
-	dev_kick(&e, 1);
-	/* Completions may come in any order; each must be one of its queue's chains. */
-	for (unsigned j = 0; j < 10; j++)
-		ok &= dev_used(&e, j % 2, &id, &len) && id % 3 == 0 && id < 15 && len == 4097;
-	check(ok, "device: ten reads over two queues, each back on its own queue, 4097 bytes used");
-	for (unsigned j = 0; j < 10; j++) {
-		uint64_t at = DEV_REQ + 0x4000ULL * j;
-
-		ok &= pread(fd, want, sizeof(want), 4096 * (off_t)j) == sizeof(want) &&
-		      !memcmp(mem_ptr(&e.vm.mem, at + 0x1000, 4096), want, sizeof(want)) &&
-		      *(uint8_t *)mem_ptr(&e.vm.mem, at + 0x3000, 1) == VIRTIO_BLK_S_OK;
-	}
-	check(ok, "device: the data and an OK status in every request");
-	check(dev_wants_kick(&e, 0) && dev_wants_kick(&e, 1),
-	      "device: idle workers ask for the next kick on both queues");
-	check(!drv_used(&e.drv, 0, &id, &len) && !drv_used(&e.drv, 1, &id, &len),
-	      "device: nothing more used");
-}
-
 int
 main(void)
 {
@@ -446,7 +303,6 @@ main(void)
 	test_layouts(&d);
 	test_get_id(&d, fd);
 	test_zeroes(&d);
-	test_device(fd);
 	close(fd);
 	test_read_only(path);
 	test_bad_images(dir);

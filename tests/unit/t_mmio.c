@@ -236,6 +236,31 @@ test_reset_and_widths(void)
 	CHECK_U64(rd(0x070), 0, "8- and 64-bit writes to Status are ignored");
 }
 
+/* An interrupt the driver never acknowledged goes out again, and only that. */
+static void
+test_reassert(void)
+{
+	wr(0x064, rd(0x060));			/* ack whatever is pending */
+	drain(dev.irq_fd);
+	virtio_reassert(&vm);
+	virtio_reassert(&vm);
+	CHECK_U64(drain(dev.irq_fd), 0, "reassert: nothing pending, nothing raised");
+	virtio_interrupt(&dev, VIRTIO_INT_USED);
+	drain(dev.irq_fd);
+	virtio_reassert(&vm);
+	CHECK_U64(drain(dev.irq_fd), 0, "reassert: not at the first look");
+	CHECK_INT((int)virtio_reassert(&vm), 1, "reassert: still not taken a period later: one raised");
+	CHECK_U64(drain(dev.irq_fd), 1, "reassert: ... again, on its irqfd");
+	virtio_interrupt(&dev, VIRTIO_INT_USED);
+	drain(dev.irq_fd);
+	virtio_reassert(&vm);
+	CHECK_U64(drain(dev.irq_fd), 0, "reassert: a new interrupt meanwhile: not again");
+	wr(0x064, 1);
+	CHECK_INT((int)virtio_reassert(&vm), 0, "reassert: acknowledged: none raised");
+	CHECK_U64(drain(dev.irq_fd), 0, "reassert: acknowledged: not again");
+	CHECK_INT((int)dev.reasserts, 1, "reassert: counted once");
+}
+
 static void
 test_config_space(void)
 {
@@ -277,6 +302,7 @@ main(void)
 	test_broken();
 	test_reset_and_widths();
 	test_config_space();
+	test_reassert();
 	fake_vm_free(&vm);
 	return tap_done();
 }

@@ -10,9 +10,10 @@
 
 #include "tap.h"
 #include "vmm/options.h"
+#include "vmm/net/policy.h"
 #include "vmm/util.h"
 
-#define MAXARGS 12
+#define MAXARGS 16
 #define ANY 0xffffffffU
 
 struct good {
@@ -116,7 +117,20 @@ static const struct bad bad[] = {
 	{ { "--env-file", "/nonexistent/env", "--", "x" },
 	  "--env-file /nonexistent/env: No such file or directory" },
 	{ { "--env-file", "/", "--", "x" }, "--env-file /: Is a directory" },
-	{ { "--net", "user", "--", "x" }, "--net user: expected tap:NAME" },
+	{ { "--net", "usr", "--", "x" }, "--net usr: expected user or tap:NAME" },
+	{ { "--net", "user", "--net", "tap:t", "--", "x" }, "--net user (or --allow/--deny) and --net tap:t" },
+	{ { "--allow", "x.test", "--net", "tap:t", "--", "x" }, "cannot be combined" },
+	{ { "--allow", "x.test:0", "--", "x" }, "--allow x.test:0: the port must be 1-65535" },
+	{ { "--deny", "[::1", "--", "x" }, "--deny [::1: expected [IPV6]:PORT" },
+	{ { "--allow", "127.0.0.1", "--", "x" }, "reached as host.capsa.internal" },
+	{ { "--net-log", "/tmp/x", "--", "x" }, "--net-log needs --net user" },
+	{ { "-p", "8080", "--", "x" }, "-p 8080: expected [HOSTADDR:]HOSTPORT:GUESTPORT" },
+	{ { "-p", "0:80", "--", "x" }, "expected [HOSTADDR:]HOSTPORT:GUESTPORT" },
+	{ { "-p", "80:65536", "--", "x" }, "expected [HOSTADDR:]HOSTPORT:GUESTPORT" },
+	{ { "-p", "x:80:80", "--", "x" }, "expected [HOSTADDR:]HOSTPORT:GUESTPORT" },
+	{ { "-p", "::1:80:80", "--", "x" }, "expected [HOSTADDR:]HOSTPORT:GUESTPORT" },
+	{ { "-p", "[::1:80:80", "--", "x" }, "expected [HOSTADDR:]HOSTPORT:GUESTPORT" },
+	{ { "-p", "8080:80/udp", "--", "x" }, "only TCP ports can be published" },
 	{ { "--net", "tap:", "--", "x" }, "--net tap:: not a valid interface name" },
 	{ { "--net", "tap:a/b", "--", "x" }, "not a valid interface name" },
 	{ { "--net", "tap:tap%d", "--", "x" }, "not a valid interface name" },
@@ -206,6 +220,38 @@ test_good(void)
 	}
 }
 
+/* --net user and its rules, -p, --net-log. */
+static void
+test_net_user(void)
+{
+	static const char *const a[] = { "--allow", "x.test:443", "--deny", "10.0.0.0/8",
+		"-p", "8080:80", "-p", "[::1]:9090:90/tcp", "--publish=192.0.2.1:7070:70",
+		"--net-log", "/tmp/log", "--", "x", NULL };
+	static const char *const b[] = { "--net", "user", "--", "x", NULL };
+	static const char *const c[] = { "-p", "8080:80", "--", "x", NULL };
+	struct capsa_config cfg;
+	char err[256];
+
+	CHECK_INT(parse(a, &cfg, err, sizeof(err)), 0, "net: rules, -p, --net-log parse %s", err);
+	CHECK(cfg.net_user && cfg.policy && cfg.policy->n == 2 && cfg.policy->nallow == 1,
+	      "net: --allow/--deny mean --net user, two rules");
+	CHECK(cfg.npublish == 3 && cfg.publish[0].family == 4 && cfg.publish[0].addr[0] == 127 &&
+	      cfg.publish[0].addr[3] == 1 && cfg.publish[0].host_port == 8080 &&
+	      cfg.publish[0].guest_port == 80, "net: -p 8080:80 is 127.0.0.1:8080 to 80");
+	CHECK(cfg.publish[1].family == 6 && cfg.publish[1].addr[15] == 1 &&
+	      cfg.publish[1].host_port == 9090 && cfg.publish[1].guest_port == 90,
+	      "net: -p [::1]:9090:90/tcp");
+	CHECK(cfg.publish[2].addr[0] == 192 && cfg.publish[2].addr[3] == 1 &&
+	      cfg.publish[2].host_port == 7070, "net: --publish=192.0.2.1:7070:70");
+	CHECK_STR(cfg.net_log, "/tmp/log", "net: --net-log");
+	free(cfg.policy);
+	CHECK(parse(b, &cfg, err, sizeof(err)) == 0 && cfg.net_user && cfg.policy &&
+	      cfg.policy->n == 0, "net: --net user alone: no rules");
+	free(cfg.policy);
+	CHECK(parse(c, &cfg, err, sizeof(err)) == 0 && !cfg.net_user && cfg.npublish == 1,
+	      "net: -p without --net user");
+}
+
 static void
 test_bad(void)
 {
@@ -217,6 +263,7 @@ test_bad(void)
 		CHECK(r == -1 && strstr(err, bad[i].msg) && !strchr(err, '\n'),
 		      "bad: \"%s\" in one line (got \"%s\")", bad[i].msg, err);
 		free(c.env.v);
+		free(c.policy);
 	}
 }
 
@@ -416,6 +463,7 @@ main(void)
 	setenv("T_OPTIONS_HOST", "from host", 1);
 	unsetenv("T_OPTIONS_UNSET");
 	test_good();
+	test_net_user();
 	test_bad();
 	test_exec();
 	test_actions();

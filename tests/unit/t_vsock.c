@@ -15,6 +15,7 @@
 
 #include "tap.h"
 #include "vsenv.h"
+#include "vmm/net/msg.h"
 #include "virtio/vsock.h"
 #include "vmm/broker.h"
 #include "vmm/util.h"
@@ -473,6 +474,68 @@ test_bridge(void)
 	rmdir(dir);
 }
 
+/*
+ * The broker's streams (vsock_net.c): the test plays the broker on the
+ * channel, answering BM_NET_OPEN with a socket, BM_UNIX_OPEN with an error.
+ */
+static void
+test_broker(void)
+{
+	struct virtio_vsock_hdr h;
+	struct bmsg m;
+	struct pkt p;
+	int ch[2], s[2], fd = -1;
+	char buf[8] = { 0 };
+
+	socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, ch);
+	CHECK_INT(vsock_broker(env.dev, ch[0], true), 0, "broker: the channel is watched");
+	h = hdr(VIRTIO_VSOCK_OP_REQUEST, 8100, PORT_NET, 0);
+	tx(&h, NULL, "broker: REQUEST to PORT_NET");
+	CHECK(!rx(&p), "broker: no RESPONSE before the broker's answer");
+	CHECK(bmsg_recv(ch[1], true, &m, &fd) == 1 && m.type == BM_NET_OPEN && fd < 0,
+	      "broker: the VMM asked for a stream");
+	socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, s);
+	struct bmsg a = bmsg_make(BM_STREAM, m.id);
+
+	bmsg_send(ch[1], &a, s[0]);
+	close(s[0]);
+	vsenv_pump(&env);
+	expect(&p, VIRTIO_VSOCK_OP_RESPONSE, PORT_NET, 8100, "broker: RESPONSE once the stream came");
+	h = hdr(RW, 8100, PORT_NET, 4);
+	tx(&h, "ping", "broker: data from the guest");
+	CHECK(read(s[1], buf, sizeof(buf)) == 4 && !memcmp(buf, "ping", 4),
+	      "broker: ... reaches the broker's end untouched");
+	close(s[1]);
+	vsenv_pump(&env);
+
+	h = hdr(VIRTIO_VSOCK_OP_REQUEST, 8101, PORT_NET, 0);
+	tx(&h, NULL, "broker: another REQUEST");
+	CHECK(bmsg_recv(ch[1], true, &m, &fd) == 1, "broker: asked again");
+	a = bmsg_make(BM_STREAM, m.id);
+	a.u.stream.err = EBUSY;
+	bmsg_send(ch[1], &a, -1);
+	vsenv_pump(&env);
+	while (rx(&p) && p.h.dst_port != 8101)
+		;
+	CHECK(p.h.op == VIRTIO_VSOCK_OP_RST && p.h.dst_port == 8101, "broker: refused: a RST");
+
+	h = hdr(VIRTIO_VSOCK_OP_REQUEST, 8102, PORT_NET, 0);
+	tx(&h, NULL, "broker: a REQUEST the guest gives up on");
+	CHECK(bmsg_recv(ch[1], true, &m, &fd) == 1, "broker: asked a third time");
+	h = hdr(VIRTIO_VSOCK_OP_RST, 8102, PORT_NET, 0);
+	tx(&h, NULL, "broker: the guest resets it");
+	socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, s);
+	a = bmsg_make(BM_STREAM, m.id);
+	bmsg_send(ch[1], &a, s[0]);
+	close(s[0]);
+	vsenv_pump(&env);
+	CHECK(read(s[1], buf, 1) == 0, "broker: a late stream is closed");
+	close(s[1]);
+	CHECK(!rx(&p), "broker: ... and the guest hears nothing of it");
+	close(ch[1]);
+	vsenv_pump(&env);
+}
+
 /* --control PATH: clients wait until the guest serves execs, then each is a
  * connection to PORT_EXEC. */
 static void
@@ -522,6 +585,7 @@ main(void)
 	test_broken_and_reset();
 	test_exec();		/* before the bridge's test starts the broker */
 	test_bridge();
+	test_broker();
 	vsenv_free(&env);
 	return tap_done();
 }

@@ -41,7 +41,7 @@ ASAN_OBJS   := $(ASAN_SRCS:%.c=$(UNIT_DIR)/asan/obj/%.o)
 UNIT_ASAN_LIB  := $(UNIT_DIR)/asan/libcapsa.a
 UNIT_ASAN_BINS := $(UNIT_NAMES:%=$(UNIT_DIR)/asan/%)
 
-$(UNIT_DIR)/asan/obj/%.o: %.c $(B)/.deps $(wildcard */*.h)
+$(UNIT_DIR)/asan/obj/%.o: %.c $(B)/.deps $(wildcard */*.h vmm/net/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CLANG   $<"
 	@$(ASAN_CC) $(ASAN_CFLAGS) -c -o $@ $<

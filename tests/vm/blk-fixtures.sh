@@ -1,47 +1,41 @@
 #!/bin/sh
 # blk-fixtures.sh OUT CACHE - disk images for the virtio-blk VM tests (t_blk_*).
 #
-#   OUT/debian.ext4      Debian 12 (debootstrap minbase + python3-minimal),
+#   OUT/debian.ext4      Debian 12 (debootstrap minbase + python3-minimal, and curl, git,
+#                        python3-pip for the --net user tests),
 #                        stripped of docs, locales and apt lists; ext4 sized to fit
 #   OUT/debian.squashfs  the same tree as squashfs (zstd)
 #   OUT/small.ext4       16 MiB ext4 holding a static busybox, for the :rw tests
+#   OUT/prog.squashfs    Debian 12 with the programs of tests/vm/t_prog.sh
+#                        (PostgreSQL, node, gcc, git, curl, strace ...), zstd
+#   OUT/ehost-disks      the images too large for the emulated host's RAM: it
+#                        attaches each as a disk instead (emulated-host.sh)
 #
-# The debootstrap tree is cached in CACHE/debian-rootfs (Debian packages only,
-# from the mirror apt is configured with); images are rebuilt only when missing.
-# They must fit in the emulated KVM host's RAM (the initramfs carries them), so
-# everything a one-shot command does not need is left out.
+# The debootstrap trees are cached in CACHE/debian-rootfs and
+# CACHE/debian-prog-rootfs (Debian packages only, from the mirror apt is
+# configured with); images are rebuilt only when missing. Everything a
+# one-shot command does not need is left out: the small images live in the
+# emulated KVM host's RAM (its initramfs carries them).
 set -eu
 out=$1 cache=$2
 tree=$cache/debian-rootfs
-suite=bookworm
 mkdir -p "$out" "$cache"
 
 need() { command -v "$1" >/dev/null || { echo "blk-fixtures: $1 missing (sh .ci/deps)" >&2; exit 1; }; }
 
-# The mirror apt already uses for the suite (no host name is written down here).
-mirror() {
-	# shellcheck disable=SC2016  # $(...) is apt's syntax
-	apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(IDENTIFIER)' 2>/dev/null |
-		awk -v s="$suite" '$2 == s && $3 == "Packages" { print $1; exit }'
-}
+# debian_tree DIR PACKAGES: a stripped Debian tree with PACKAGES (commas).
+debian_tree() { sh "$(dirname "$0")/debian-tree.sh" "$1" "$2" "$1.log"; }
 
-if [ ! -e "$tree/.done" ]; then
-	need debootstrap
-	m=$(mirror)
-	[ -n "$m" ] || { echo "blk-fixtures: no apt mirror for $suite (apt-get update?)" >&2; exit 1; }
-	rm -rf "$tree"
-	debootstrap --variant=minbase --include=python3-minimal "$suite" "$tree" "$m" >"$cache/debootstrap.log" 2>&1 ||
-		{ tail -n 20 "$cache/debootstrap.log" >&2; exit 1; }
-	# Not needed to run a command; a smaller image is a faster test.
-	rm -rf "$tree"/usr/share/doc/* "$tree"/usr/share/man "$tree"/usr/share/info \
-		"$tree"/usr/share/locale/* "$tree"/usr/share/i18n "$tree"/usr/share/zoneinfo \
-		"$tree"/usr/share/common-licenses "$tree"/usr/share/lintian \
-		"$tree"/var/lib/apt/lists/* "$tree"/var/cache/apt/* "$tree"/var/cache/debconf/*-old \
-		"$tree"/var/log/* "$tree"/usr/lib/x86_64-linux-gnu/gconv
-	touch "$tree/.done"
-fi
+# fresh IMAGE TREE: IMAGE exists and is newer than TREE.
+fresh() { [ "$1" -nt "$2/.done" ]; }
 
-if [ ! -e "$out/debian.ext4" ]; then
+# curl, git and pip: what the --net user VM tests run on it (t_netuser_debian).
+debian_tree "$tree" python3-minimal,curl,git,python3-pip
+# What tests/vm/t_prog.sh runs: each a program users bring to a sandbox.
+debian_tree "$cache/debian-prog-rootfs" \
+	python3,postgresql,nodejs,gcc,libc6-dev,git,curl,strace,procps,inotify-tools,iproute2,iptables,e2fsprogs
+
+if ! fresh "$out/debian.ext4" "$tree"; then
 	need mkfs.ext4
 	# Used space plus a quarter and 16 MiB: room for metadata and the journal.
 	mib=$(du -sm --exclude=.done "$tree" | cut -f1)
@@ -52,12 +46,16 @@ if [ ! -e "$out/debian.ext4" ]; then
 	mv "$out/debian.ext4.tmp" "$out/debian.ext4"
 fi
 
-if [ ! -e "$out/debian.squashfs" ]; then
+# squashfs TREE IMAGE
+squashfs() {
+	! fresh "$2" "$1" || return 0
 	need mksquashfs
-	mksquashfs "$tree" "$out/debian.squashfs.tmp" -comp zstd -noappend -quiet \
-		-e .done >/dev/null
-	mv "$out/debian.squashfs.tmp" "$out/debian.squashfs"
-fi
+	mksquashfs "$1" "$2.tmp" -comp zstd -noappend -quiet -e .done >/dev/null
+	mv "$2.tmp" "$2"
+}
+squashfs "$tree" "$out/debian.squashfs"
+squashfs "$cache/debian-prog-rootfs" "$out/prog.squashfs"
+echo prog.squashfs >"$out/ehost-disks"
 
 if [ ! -e "$out/small.ext4" ]; then
 	small=$(mktemp -d)

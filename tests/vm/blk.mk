@@ -3,7 +3,7 @@
 # and a small ext4. run-host.sh hands $(B)/fixtures to the VM tests.
 BLK_FIXTURES := $(B)/fixtures/blk
 
-$(B)/cache/blk-fixtures.stamp: tests/vm/blk-fixtures.sh $(B)/.deps
+$(B)/cache/blk-fixtures.stamp: tests/vm/blk-fixtures.sh tests/vm/debian-tree.sh $(B)/.deps
 	sh tests/vm/blk-fixtures.sh $(BLK_FIXTURES) $(B)/cache
 	@touch $@
 

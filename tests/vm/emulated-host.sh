@@ -12,7 +12,10 @@
 #   EXTRA_FILE    copied into /tests/bin/ (which is on PATH)
 # env: EHOST_TIMEOUT (s, default 900), EHOST_MEM (MiB, default 3072),
 #      EHOST_ARGS (arguments for run.sh, e.g. to select tests),
-#      EHOST_FIXTURES (a directory copied to /tests/fixtures; it lives in RAM),
+#      EHOST_FIXTURES (a directory copied to /tests/fixtures; it lives in RAM,
+#        but for the files named in an ehost-disks file in it, one name a line
+#        relative to that file: each is attached read-only as a virtio disk
+#        instead, and its path is a symlink to the disk),
 #      EHOST_MODULES (more modules to load, e.g. vhost_vsock for the benchmarks)
 # Exit status 0 only if run.sh exited 0, printed a TAP plan and no `not ok`.
 set -eu
@@ -53,7 +56,28 @@ src=$(dirname "$0")/kvmhold.c
 [ "$B/kvmhold" -nt "$src" ] || cc -static -O2 -Wall -o "$B/kvmhold" "$src" || die "cannot build $src"
 cp "$B/kvmhold" "$R/bin/kvmhold"
 cp -a "$TESTS/." "$R/tests"
-[ -z "${EHOST_FIXTURES:-}" ] || cp -a "$EHOST_FIXTURES/." "$R/tests/fixtures"
+# Fixtures too large for RAM become disks: DRIVES for qemu, /etc/disks
+# ("vdX PATH" lines) for the init to link.
+DRIVES= ndisk=0
+mkdir -p "$R/etc"; : >"$R/etc/disks"
+if [ -n "${EHOST_FIXTURES:-}" ]; then
+	excl=
+	for list in $(cd "$EHOST_FIXTURES" && find . -name ehost-disks); do
+		dir=$(dirname "$list")
+		while read -r f; do
+			[ -n "$f" ] || continue
+			[ -f "$EHOST_FIXTURES/$dir/$f" ] || die "ehost-disks: no $dir/$f"
+			dev=vd$(echo abcdefghijklmnop | cut -c$((ndisk + 1)))
+			ndisk=$((ndisk + 1))
+			DRIVES="$DRIVES -drive file=$EHOST_FIXTURES/$dir/$f,format=raw,if=virtio,readonly=on"
+			echo "$dev /tests/fixtures/${dir#./}/$f" >>"$R/etc/disks"
+			excl="$excl --exclude=$dir/$f"
+		done <"$EHOST_FIXTURES/$list"
+	done
+	mkdir -p "$R/tests/fixtures"
+	# shellcheck disable=SC2086 # a list of options
+	tar -C "$EHOST_FIXTURES" -cf - $excl . | tar -C "$R/tests/fixtures" -xf -
+fi
 # The TAP helper, for run.sh to source as /tests/lib.sh.
 [ -e "$R/tests/lib.sh" ] || cp "$(dirname "$0")/lib.sh" "$R/tests/lib.sh"
 mkdir -p "$R/tests/bin"
@@ -80,7 +104,9 @@ addmod() {
 	esac
 	echo "$1" >>"$R/lib/modules/order"
 }
-for m in irqbypass kvm kvm-amd tun ${EHOST_MODULES:-}; do addmod "$m"; done
+disk_mods=; [ $ndisk -eq 0 ] || disk_mods="virtio_pci virtio_blk"
+for m in irqbypass kvm kvm-amd tun veth $disk_mods ${EHOST_MODULES:-}; do addmod "$m"; done
+
 
 cat >"$R/init" <<'EOF'
 #!/bin/sh
@@ -104,6 +130,11 @@ done
 # devtmpfs normally creates these; mknod in case it did not.
 [ -e /dev/kvm ] || mknod /dev/kvm c 10 232
 mkdir -p /dev/net; [ -e /dev/net/tun ] || mknod /dev/net/tun c 10 200
+while read -r dev path; do
+	for i in $(seq 50); do [ -b /dev/$dev ] && break; sleep 0.1; done
+	[ -b /dev/$dev ] || fail "no disk /dev/$dev for $path"
+	mkdir -p "$(dirname "$path")"; ln -sf /dev/$dev "$path"
+done </etc/disks
 [ -r /dev/kvm ] && [ -w /dev/kvm ] || fail "/dev/kvm unusable"
 ip link set lo up
 hostname ehost
@@ -154,7 +185,7 @@ boot() {
 		-m "${EHOST_MEM:-3072}" -nographic -serial stdio -monitor none \
 		-kernel "$VMLINUZ" -initrd "$B/initrd.cpio" -no-reboot \
 		-append 'console=ttyS0 quiet panic=-1' \
-		-nic none -bios /usr/share/qemu/qboot.rom </dev/null \
+		-nic none -bios /usr/share/qemu/qboot.rom $DRIVES </dev/null \
 		2> >(grep -v "TCG doesn't support requested feature" >&2) >>"$2" &
 	local qemu=$! size=-1 still=0 rc
 	tail -n +1 -f "$2" --pid=$qemu &

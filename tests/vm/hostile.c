@@ -14,6 +14,7 @@
  * kernel out of the fight. Prints what it did; exits 0.
  */
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,41 @@ guest_addr(void)
 	}
 }
 
+/*
+ * Bytes from @a to the end of the physically contiguous run of our pages
+ * that holds it; 0 when @a is not in our pages. Whatever the device writes
+ * must stay inside that run: past it lies guest memory that is the guest
+ * kernel's, which a device told to write there rightly overwrites (the
+ * guest then dies by its own hand, a failure of this test, not of capsa).
+ */
+static uint64_t
+room(uint64_t a)
+{
+	uint64_t end = 0;
+
+	for (unsigned i = 0; i < PAGES && !end; i++)
+		if (a >= phys[i] && a < phys[i] + 4096)
+			end = phys[i] + 4096;
+	for (bool more = end != 0; more;) {
+		more = false;
+		for (unsigned i = 0; i < PAGES; i++)
+			if (phys[i] == end) {
+				end += 4096;
+				more = true;
+			}
+	}
+	return end ? end - a : 0;
+}
+
+/* @len, cut to the room after @a when @a is ours (other addresses are outside RAM). */
+static uint32_t
+fit(uint64_t a, uint32_t len)
+{
+	uint64_t r = room(a);
+
+	return r && len > r ? (uint32_t)r : len;
+}
+
 /* Random bytes, with descriptors that point into our pages now and then. */
 static void
 scribble(void)
@@ -72,7 +108,7 @@ scribble(void)
 	for (unsigned i = 0; i < 4096; i += 16) {
 		if (rnd() % 3) {
 			d.addr = guest_addr();
-			d.len = rnd() % 4 ? (uint32_t)(rnd() % 8192) : (uint32_t)rnd();
+			d.len = fit(d.addr, rnd() % 4 ? (uint32_t)(rnd() % 8192) : (uint32_t)rnd());
 			d.flags = (uint16_t)(rnd() % 8);
 			d.next = (uint16_t)(rnd() % 4 ? rnd() % 16 : rnd());
 			memcpy(p + i, &d, sizeof(d));
@@ -92,6 +128,10 @@ setup_queue(volatile uint8_t *w)
 	wr(w, R_QUEUE_NUM, rnd() % 4 ? 1U << (rnd() % 10) : (uint32_t)rnd());
 	for (unsigned r = R_DESC; r <= R_DEVICE; r += 0x10) {
 		uint64_t a = guest_addr();
+
+		/* The used ring is written: 6 + 8 * VQ_MAX_SIZE (256) bytes at most. */
+		if (r == R_DEVICE && room(a) && room(a) < 2054)
+			a = phys[rnd() % PAGES];
 
 		wr(w, r, (uint32_t)a);
 		wr(w, r + 4, (uint32_t)(a >> 32));
@@ -118,10 +158,16 @@ drive(volatile uint8_t *w)
 		wr(w, R_DRV_FEAT_SEL, (uint32_t)(rnd() % 3));
 		wr(w, R_DRV_FEAT, (uint32_t)rnd());
 		break;
-	case 4:
-		wr(w, (unsigned)(rnd() % 0x200), (uint32_t)rnd());	/* any register or config */
+	case 4: {
+		unsigned r = (unsigned)(rnd() % 0x200);	/* any register or config ... */
+
+		/* ... but the rings' addresses, which setup_queue() keeps in our pages. */
+		if (r >= R_DESC && r < R_DEVICE + 8)
+			r = 0x100 + r % 0x100;
+		wr(w, r, (uint32_t)rnd());
 		stats[3]++;
 		break;
+	}
 	case 5:
 		(void)*(volatile uint32_t *)(w + (rnd() % 0x200 & 0xffc));
 		break;

@@ -32,7 +32,7 @@ status() {
 # leftovers: what a capsa run could leave behind: processes, mounts, files
 # in $T (sockets, images), taps.
 leftovers() {
-	echo "procs: $(pidof capsa capsa-vsock 2>/dev/null)"
+	echo "procs: $(pidof capsa capsa-broker 2>/dev/null)"
 	echo "mounts: $(md5sum </proc/mounts)"
 	echo "files: $(ls -a "$T" | grep -v -x -e out -e err -e .before -e .after -e .watchdog -e .group -e .beat | tr '\n' ' ')"
 	echo "links: $(ls /sys/class/net | tr '\n' ' ')"

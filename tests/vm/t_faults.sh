@@ -17,14 +17,28 @@ hostile_run() {
 		done
 		hostile $_secs $$ $_devs" >"$T/out" 2>"$T/err" </dev/null
 	rc=$?
-	diag "$_name: exit $rc; $(head -c 300 "$T/out") $(head -c 600 "$T/err" | tr '\n' ' ')"
+	diag "$_name: exit $rc; $(head -c 300 "$T/out") $(grep -v 'needs reset' "$T/err" | tail -c 600 | tr '\n' ' ')"
+}
+
+# hostile_end NAME: the guest's own status after the attack on the disk,
+# or, when the guest died of it, 125 and capsa saying so. A device told to
+# write into the guest kernel's memory does so (the test cannot keep every
+# torn descriptor it rewrites under the device's feet inside its pages):
+# the guest may kill itself; capsa must still end cleanly and say why.
+hostile_end() {
+	if [ "$rc" = 0 ] && grep -q "^hostile: [0-9]* actions" "$T/out"; then
+		ok "$1 (0)"
+	elif [ "$rc" = 125 ] && grep -q "the guest kernel crashed" "$T/err"; then
+		ok "$1 (125: the guest killed itself, capsa says so)"
+	else
+		fail "$1" "exit $rc: $(grep -v 'needs reset' "$T/err" | tail -c 300)"
+	fi
 }
 
 t_hostile() {
-	# The disk alone: vsock keeps working, the run ends with the guest's 0.
+	# The disk alone: vsock keeps working; the guest's 0, or its death told.
 	hostile_run "disk attacked" 20 1
-	expect_eq "hostile guest vs the disk: capsa survives, the command's status" "$rc" 0
-	expect_grep "hostile guest vs the disk: it ran" "$T/out" "^hostile: [0-9]* actions"
+	hostile_end "hostile guest vs the disk: capsa survives, the command's status"
 	# Every device, vsock too: the guest's status, or 125 naming the device.
 	hostile_run "all attacked" 10 "0 1"
 	if [ "$rc" = 0 ] || { [ "$rc" = 125 ] && grep -q "virtio-" "$T/err"; }; then
@@ -40,7 +54,7 @@ t_hostile() {
 	asan=${FIXTURES:-/tests/fixtures}/asan/run
 	if [ -x "$asan" ]; then
 		hostile_run "disk attacked, ASan build" 20 1 "$asan" --jail off
-		expect_eq "ASan build vs a hostile guest: the command's status" "$rc" 0
+		hostile_end "ASan build vs a hostile guest: the command's status"
 		if grep -q "AddressSanitizer\|runtime error:\|LeakSanitizer" "$T/err"; then
 			fail "ASan build vs a hostile guest: no sanitizer report" "$(grep -m3 -i sanitizer "$T/err")"
 		else
@@ -98,7 +112,7 @@ t_kill9() {
 	wait $pid 2>/dev/null
 	# The broker outside the jail unlinks the socket, then exits.
 	for i in $(seq 50); do
-		[ -e "$T/v.sock" ] || pidof capsa capsa-vsock >/dev/null || break
+		[ -e "$T/v.sock" ] || pidof capsa capsa-broker >/dev/null || break
 		sleep 0.1
 	done
 	leftovers >"$T/.after"

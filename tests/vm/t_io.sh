@@ -93,10 +93,13 @@ t_io_env() {
 }
 
 # sig NAME SIGNAL WANT ARGS...: start capsa, send SIGNAL once it runs the
-# command, expect exit status WANT.
+# command, expect exit status WANT. $T/out is emptied first: the shell
+# truncates it in the background child, maybe only after the wait below
+# has found the last run's READY there.
 sig() {
 	_name=$1 _sig=$2 _want=$3
 	shift 3
+	: >"$T/out"
 	"$CAPSA" "$@" >"$T/out" 2>"$T/err" </dev/null &
 	_pid=$!
 	for _i in $(seq 100); do grep -q READY "$T/out" 2>/dev/null && break; sleep 0.1; done
@@ -111,6 +114,7 @@ t_io_signals() {
 	sig "SIGHUP reaches the command (129)" HUP 129 -- sh -c 'echo READY; exec sleep 100'
 	sig "a trapped SIGTERM lets the command decide" TERM 3 -- \
 		sh -c 'trap "exit 3" TERM; echo READY; sleep 100 & wait'
+	: >"$T/out"
 	"$CAPSA" -- sh -c 'trap "" INT; echo READY; sleep 100' >"$T/out" 2>&1 </dev/null &
 	pid=$!
 	for i in $(seq 100); do grep -q READY "$T/out" && break; sleep 0.1; done
@@ -142,6 +146,7 @@ t_io_grace() {
 	if grep -q "did not end 10 s after SIGTERM (--kill-after)" "$T/err"; then ok "default grace: the line says why"
 	else fail "default grace: the line says why" "$(cat "$T/err")"; fi
 	# rtspin hangs the guest a second after READY: signal it after that.
+	: >"$T/out"
 	"$CAPSA" --copy "$(command -v rtspin):/rtspin" -- /rtspin >"$T/out" 2>"$T/err" </dev/null &
 	pid=$!
 	for _i in $(seq 100); do grep -q READY "$T/out" 2>/dev/null && break; sleep 0.1; done
@@ -150,6 +155,7 @@ t_io_grace() {
 	wait $pid
 	expect_eq "a hung guest: capsa still ends after the grace (137)" "$?" 137
 	# --kill-after 0: capsa waits as long as the command runs.
+	: >"$T/out"
 	"$CAPSA" --kill-after 0 -- sh -c 'trap "" TERM; echo READY; sleep 100' \
 		>"$T/out" 2>"$T/err" </dev/null &
 	pid=$!
@@ -162,6 +168,7 @@ t_io_grace() {
 	sleep 2
 	if grep -q "^capsa: state: virtio-vsock@0x[0-9a-f]*: status 0xf" "$T/err" &&
 	   grep -q "^capsa: state: vcpu0: [0-9]* exits" "$T/err" &&
+	   grep -q "^capsa: state: vcpu0: rip 0x[0-9a-f]*, interrupts o[nf]*, [a-z]*; LAPIC IRR:" "$T/err" &&
 	   grep -q "^capsa: state: ioapic pin 5: vector" "$T/err" &&
 	   grep -q "^capsa: state: virtio-vsock@0x[0-9a-f]* q1: size 256, avail" "$T/err"; then
 		ok "SIGUSR1: the state of vCPUs, pins, devices and queues on stderr"

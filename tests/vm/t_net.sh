@@ -139,7 +139,7 @@ t_net_gone() {
 t_net_bad() {
 	bad "--net tap:bad/name" --net tap:bad/name -- true
 	bad "--net tap: too long" --net tap:abcdefghijklmnop -- true
-	bad "--net user" --net user -- true
+	bad "--net bogus" --net bogus -- true
 	bad "--mac multicast" --net tap:x --mac 01:00:5e:00:00:01 -- true
 	bad "--mac garbage" --net tap:x --mac 52:54:00:12:34 -- true
 	bad "--ip without prefix" --net tap:x --ip 10.0.2.15 -- true
