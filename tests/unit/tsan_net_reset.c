@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * tsan_net_reset.c - (make unit-tsan; not part of make unit) a guest
+ * tsan_net_reset.c - (make unit-tsan) a guest
  * driver resets the virtio-net device from a vCPU thread, through its MMIO
  * Status register, while the device's thread (here the main thread, in
  * net_poll()) moves frames both ways with the device lock released around
@@ -54,9 +54,10 @@ main(void)
 		drv_desc(&env.drv, NET_TXQ, i, TXBUF + 0x1000ULL * i, HDR + 100, 0, 0);
 		drv_post(&env.drv, NET_TXQ, i);
 	}
+	/* Both kicks before the reset starts: a kick's fd is the VM's, not a field a guest reads. */
 	netenv_kick(&env, NET_RXQ);
-	pthread_create(&t, NULL, vcpu, NULL);
 	netenv_kick(&env, NET_TXQ);
+	pthread_create(&t, NULL, vcpu, NULL);
 	/* The driver's side too: every chain the device returns is posted again. */
 	for (int i = 0; i < 4000; i++) {
 		uint32_t id, len;

@@ -1,18 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * tsan_vsock_reset.c - (make unit-tsan; not part of make unit) a guest
- * driver resets the vsock device from a vCPU thread, through its MMIO
- * Status register, while the event loop thread serves open connections.
- *
- * Known to fail at the time of writing: the reset closes connections on
- * the vCPU thread, and conn_close() hands them to loop_free_later(), whose
- * graveyard the loop thread reads and frees in bury() without a lock
- * (ThreadSanitizer: data race in loop_free_later / bury; vsenv_pump()
- * frees the graveyard exactly as loop_run() does after each batch). The loop thread
- * may also still run host_io() for a connection the reset just closed,
- * and read its freed buffer. It passes once connection teardown for a
- * reset runs on the loop thread (or the graveyard is locked and host_io()
- * ignores closed connections).
+ * tsan_vsock_reset.c - (make unit-tsan) a guest driver resets the vsock
+ * device from a vCPU thread, through its MMIO Status register, while the
+ * event loop thread serves open connections. The reset closes connections
+ * whose buffers the loop thread may be using: ThreadSanitizer reports any
+ * access (the loop's graveyard of freed connections, a closed connection's
+ * host I/O) that the device lock does not order.
  */
 #include <pthread.h>
 #include <signal.h>
