@@ -170,13 +170,15 @@ fs_create(struct vm *vm, struct loop *loop, uint64_t base, unsigned irq,
 	memcpy(d->config.tag, tag, strlen(tag));
 	d->config.num_request_queues = 1;
 	d->srv = fs_server_new(share);
-	if (!d->srv)
-		err = -errno;
-	if (!err)
-		err = virtio_mmio_init(&d->vdev, &fs_ops, vm, base, irq);
+	if (!d->srv) {
+		free(d);
+		return NULL;
+	}
+	err = virtio_mmio_init(&d->vdev, &fs_ops, vm, base, irq);
 	for (unsigned q = 0; !err && q < FS_QUEUES; q++)
 		err = loop_add(loop, &d->kick_ev[q], EV_KICK, d->vdev.vq[q].kick_fd, EPOLLIN, kick, d);
 	if (err) {
+		/* The bus may know the device now: it stays, and capsa ends. */
 		errno = -err;
 		return NULL;
 	}

@@ -14,7 +14,14 @@
 UNIT_DIR   := $(B)/unit
 UNIT_NAMES := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/t_*.c))
 UNIT_HELP  := tests/unit/fake.c tests/unit/drv.c tests/unit/vsenv.c tests/unit/netenv.c
-UNIT_DEPS  := $(UNIT_HELP) $(wildcard tests/unit/*.h)
+# Helpers only one test links: UNIT_EXTRA_<test>.
+UNIT_EXTRA_t_broker := tests/unit/testnet.c
+UNIT_EXTRA_t_fs := tests/unit/fsenv.c
+UNIT_EXTRA_t_fs_hostile := tests/unit/fsenv.c
+UNIT_EXTRA_t_net := tests/unit/netcase.c
+UNIT_EXTRA_t_net_tx := tests/unit/netcase.c
+UNIT_DEPS  := $(UNIT_HELP) $(wildcard tests/unit/*.h) tests/unit/testnet.c tests/unit/fsenv.c \
+              tests/unit/netcase.c
 UNIT_LINK  := -Wl,--wrap=ioctl
 
 # musl: the objects capsa itself is linked from.
@@ -28,7 +35,7 @@ $(UNIT_MUSL_LIB): $(filter-out $(B)/obj/capsa.o,$(OBJS))
 $(UNIT_DIR)/musl/%: tests/unit/%.c $(UNIT_DEPS) $(UNIT_MUSL_LIB)
 	@echo "  CC      $@"
 	@$(CC) $(CFLAGS) -I. -Itests/unit $(LDFLAGS) $(UNIT_LINK) -o $@ \
-		$< $(UNIT_HELP) $(UNIT_MUSL_LIB) $(SECCOMP)
+		$< $(UNIT_HELP) $(UNIT_EXTRA_$*) $(UNIT_MUSL_LIB) $(SECCOMP)
 
 # clang-14 + glibc, sanitized: the product (jail included, against Debian's
 # glibc libseccomp) rebuilt with the same warnings.
@@ -54,7 +61,7 @@ $(UNIT_ASAN_LIB): $(ASAN_OBJS)
 $(UNIT_DIR)/asan/%: tests/unit/%.c $(UNIT_DEPS) $(UNIT_ASAN_LIB)
 	@echo "  CLANG   $@"
 	@$(ASAN_CC) $(ASAN_CFLAGS) -I. -Itests/unit $(UNIT_LINK) -o $@ \
-		$< $(UNIT_HELP) $(UNIT_ASAN_LIB) -lseccomp -lpthread
+		$< $(UNIT_HELP) $(UNIT_EXTRA_$*) $(UNIT_ASAN_LIB) -lseccomp -lpthread
 
 # Run every test of one build; its TAP goes to $(UNIT_DIR)/<build>/<test>.log
 # and one line per test to the terminal. Fails when any test failed.

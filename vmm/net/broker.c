@@ -150,11 +150,19 @@ static void
 answer(struct broker *b, uint32_t id, int fd)
 {
 	struct bmsg m = bmsg_make(BM_STREAM, id);
+	int err;
 
 	m.u.stream.err = fd < 0 ? -fd : 0;
-	bmsg_send(b->ctl, &m, fd);
+	err = bmsg_send(b->ctl, &m, fd);
 	if (fd >= 0)
 		close(fd);
+	/* The VMM waits for one answer a request: a refusal, if the fd cannot go. */
+	if (err < 0 && fd >= 0) {
+		m.u.stream.err = -err;
+		err = bmsg_send(b->ctl, &m, -1);
+	}
+	if (err < 0)
+		b->loop.done = true;	/* the VMM is gone, or cannot be told */
 }
 
 static void
