@@ -191,8 +191,10 @@ static void
 interrupt(struct net_dev *d)
 {
 	struct virtq *rq = &d->vdev.vq[RXQ], *tq = &d->vdev.vq[TXQ];
-	bool need = (d->rx_used && rq->ready && vq_wants_interrupt(rq)) ||
-		    (d->tx_used && tq->ready && vq_wants_interrupt(tq));
+	/* Both asked, always: each call moves its queue's EVENT_IDX mark. */
+	bool rx = d->rx_used && rq->ready && vq_wants_interrupt(rq);
+	bool tx = d->tx_used && tq->ready && vq_wants_interrupt(tq);
+	bool need = rx || tx;
 
 	d->rx_used = d->tx_used = false;
 	if (need) {
@@ -243,7 +245,8 @@ requeue(struct net_dev *d, unsigned q)
 {
 	uint64_t one = 1;
 
-	(void)!write(d->vdev.vq[q].kick_fd, &one, sizeof(one));
+	if (write(d->vdev.vq[q].kick_fd, &one, sizeof(one)) == sizeof(one))
+		d->self_kicks[q]++;	/* not the guest's: not counted as its kicks */
 }
 
 /* Serve both queues until there is nothing left to do; with the lock held. */
@@ -310,8 +313,12 @@ net_poll(struct net_dev *d, int timeout)
 	if (n <= 0)
 		return 0;
 	pthread_mutex_lock(&d->vdev.lock);
-	d->st.kicks[0] += d->woke_kicks[0];
-	d->st.kicks[1] += d->woke_kicks[1];
+	for (unsigned q = 0; q < 2; q++) {
+		uint64_t own = MIN(d->self_kicks[q], d->woke_kicks[q]);
+
+		d->st.kicks[q] += d->woke_kicks[q] - own;
+		d->self_kicks[q] -= own;
+	}
 	if (d->woke_tap & (EPOLLOUT | EPOLLERR))
 		d->tx_blocked = false;
 	d->woke_kicks[0] = d->woke_kicks[1] = d->woke_tap = 0;

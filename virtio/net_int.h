@@ -57,6 +57,7 @@ struct net_dev {
 	struct virtio_net_config config;
 	/* what the thread's handlers saw, for serve() (the thread's own) */
 	uint64_t woke_kicks[2];
+	uint64_t self_kicks[2];		/* requeue()'s, not yet seen by a handler */
 	uint32_t woke_tap;
 	/* host -> guest */
 	struct rx_pool pool;

@@ -65,7 +65,8 @@ pool_fill(struct net_dev *d)
 	struct vq_chain *c = &d->scratch;
 	int n;
 
-	while (!pool_ready(d) && !pool_full(d)) {
+	/* At most a ring's worth a call: a guest re-posting bad chains can't hold the lock. */
+	for (unsigned k = 0; k < q->size && !pool_ready(d) && !pool_full(d); k++) {
 		n = vq_pop(q, d->vdev.mem, c);
 		if (n <= 0)
 			return n;
@@ -185,8 +186,8 @@ rx_direct(struct net_dev *d)
 	err = errno;
 	if (!net_end_io(d, gen, RXQ))
 		return 0;
-	if (r < 0) {
-		rx_failed(d, err);
+	if (r <= 0) {
+		rx_failed(d, r ? err : EPIPE);	/* a tap never reads 0; a socket's gone peer does */
 		return 0;
 	}
 	rx_deliver(d, (size_t)r);
@@ -206,8 +207,8 @@ rx_bounce(struct net_dev *d)
 
 	if (!net_end_io(d, gen, RXQ))
 		return 0;
-	if (r < 0) {
-		rx_failed(d, err);
+	if (r <= 0) {
+		rx_failed(d, r ? err : EPIPE);
 		return 0;
 	}
 	/* Longer than any frame, or shorter than a header: nothing to wait for. */
