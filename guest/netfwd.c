@@ -35,6 +35,7 @@ struct fwd {
 	bool published;
 	bool a_connecting, h_connecting;
 	bool want_reply;		/* the broker's net_reply has not come yet */
+	bool dead;			/* freed: its other socket's event, later in the batch, is stale */
 	bool a_eof, h_eof, a_shut, h_shut;
 	unsigned port;			/* published: the guest port */
 	bool tried6;			/* ... [::1] was tried too */
@@ -52,6 +53,9 @@ fwd_free(struct fwd *f, bool reset)
 {
 	struct linger lg = { 1, 0 };
 
+	if (f->dead)
+		return;
+	f->dead = true;
 	if (reset && f->a >= 0)
 		setsockopt(f->a, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	if (f->a >= 0) {
@@ -193,6 +197,13 @@ fwd_io(struct nu_ev *ev, uint32_t events)
 	struct fwd *f = ev->p;
 	bool bad = false, moved = true;
 
+	/*
+	 * Both sockets can be in one batch of events: once the first freed
+	 * the connection, its fds are closed (their numbers maybe reused by an
+	 * accept since), so the second must not touch them.
+	 */
+	if (f->dead)
+		return;
 	if (ev == &f->ev_h && f->h_connecting && !connected(f, true)) {
 		fwd_free(f, true);	/* the host is not there */
 		return;

@@ -156,6 +156,16 @@ t_netuser_policy() {
 	nucap --allow www.test --net-log "$T/net.log" -- netlab get 192.0.2.10 80 www.test
 	expect_eq "policy: the allowed name's address, bare, is refused" "$rc" 1
 	logged "policy: ... logged" '"dst":"192.0.2.10","port":80,"name":null,"sni":null,"verdict":"deny","rule":null,"reason":"no --allow rule matches"'
+	# Refusals one after another, then an allowed connection: the guest's
+	# helper must come through each (a refused connection's two sockets can
+	# be ready in one batch of its events), and each refusal is logged.
+	before=$(grep -c '"dst":"192.0.2.10","port":80,"name":null,"sni":null,"verdict":"deny"' "$T/net.log")
+	nucap --allow www.test --net-log "$T/net.log" -- sh -c '
+		i=0; while [ $i -lt 30 ]; do netlab get 192.0.2.10 80 www.test >/dev/null 2>&1; i=$((i + 1)); done
+		wget -q -O- http://www.test/ && echo "after: ok"'
+	expect_grep "policy: after 30 refusals in a row, the allowed name still works" "$T/out" "after: ok"
+	expect_eq "policy: ... and each of the 30 is in the log" \
+		$(($(grep -c '"dst":"192.0.2.10","port":80,"name":null,"sni":null,"verdict":"deny"' "$T/net.log") - before)) 30
 	nucap --allow '*.test' --deny other.test --net-log "$T/net.log" -- sh -c '
 		wget -q -O- http://www.test/ && echo "www: ok"
 		wget -q -O- http://other.test/ || echo "other: refused"'

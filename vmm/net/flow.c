@@ -65,11 +65,15 @@ flow_watch(struct flow *f, bool g_in, bool g_out, bool u_in, bool u_out)
 		loop_set(&f->b->loop, &f->uev, (u_in ? EPOLLIN : 0) | (u_out ? EPOLLOUT : 0));
 }
 
+/*
+ * The log's line is written before the guest hears: a guest that saw its
+ * answer and ended, ending capsa and this process, finds its decision logged.
+ */
 static void
 refuse(struct flow *f)
 {
-	reply(f, NET_DENIED, 0);
 	audit_flow(f->b, f, "deny");
+	reply(f, NET_DENIED, 0);
 	flow_close(f);
 }
 
@@ -79,8 +83,8 @@ connect_failed(struct flow *f)
 	uint8_t status = f->err == ECONNREFUSED ? NET_REFUSED :
 			 f->err == ETIMEDOUT ? NET_TIMEOUT : NET_UNREACHABLE;
 
-	reply(f, status, f->err);
 	audit_flow(f->b, f, "error");
+	reply(f, status, f->err);
 	flow_close(f);
 }
 
