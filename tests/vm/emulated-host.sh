@@ -167,7 +167,7 @@ chmod 755 "$R/init"
 # guests as well as capsa's (page faults recursing in its entry code until
 # the stack runs out: the GS base it finds is wrong); no program can cause
 # that, so such an oops is not the group's strike; EHOST_CRASHES (default 4)
-# of them end the run.
+# of them end the run. Nor is a freeze while it boots, before any group ran.
 TIMEOUT=${EHOST_TIMEOUT:-900}
 STALL=${EHOST_STALL:-300}
 LOG=$B/serial.log
@@ -213,7 +213,7 @@ boot() {
 rm -f "$LOG" "$LOG".*
 : >"$B/results.txt"
 todo=${EHOST_ARGS:-}
-attempt=0 stalled= crashes=0
+attempt=0 stalled= crashes=0 boot_freezes=0
 while :; do
 	attempt=$((attempt + 1))
 	set +e
@@ -235,8 +235,14 @@ while :; do
 		crashes=$((crashes + 1))
 		[ $crashes -le "${EHOST_CRASHES:-4}" ] || die "the emulated host's kernel crashed $crashes times"
 		echo "emulated-host: the emulated host's own kernel crashed${stuck:+ in $stuck} (see $LOG.$attempt); rerunning from there" >&2
+	elif [ -z "$stuck" ]; then
+		# It froze booting, before any group of this attempt: no test's
+		# doing; EHOST_BOOT_FREEZES (default 2) of them end the run.
+		boot_freezes=$((boot_freezes + 1))
+		[ $boot_freezes -le "${EHOST_BOOT_FREEZES:-2}" ] ||
+			die "emulated host froze before the tests began, $boot_freezes times (see $LOG.$attempt)"
+		echo "emulated-host: the emulated host froze while booting (see $LOG.$attempt); booting another" >&2
 	else
-		[ -n "$stuck" ] || die "emulated host froze before the tests began (see $LOG.$attempt)"
 		case " $stalled " in *" $stuck "*) die "emulated host stalled twice in $stuck" ;; esac
 		stalled="$stalled $stuck"
 		echo "emulated-host: the emulated host froze in $stuck (no output for ${STALL}s, or stuck past run.sh's watchdog); rerunning from there" >&2
@@ -263,4 +269,5 @@ total=$(wc -l <"$B/results.txt")
 [ "$status" -eq 0 ] || die "run.sh exited with status $status"
 reran=${stalled:+, reran after a freeze in:$stalled}
 [ $crashes -eq 0 ] || reran="$reran, reran after $crashes crash(es) of the emulated host's kernel"
+[ $boot_freezes -eq 0 ] || reran="$reran, booted again after $boot_freezes freeze(s) while booting"
 echo "emulated-host: all $total tests passed$reran" >&2
