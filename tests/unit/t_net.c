@@ -32,6 +32,15 @@ rx_post(uint16_t id, uint32_t len)
 	rx_post_at(id, RXBUF + stride * id, len, VRING_DESC_F_WRITE);
 }
 
+/* Post receive buffers 0..@n-1 of @len bytes each, and kick. */
+static void
+rx_give(uint16_t n, uint32_t len)
+{
+	for (uint16_t i = 0; i < n; i++)
+		rx_post(i, len);
+	netenv_kick(&env, NET_RXQ);
+}
+
 static void
 host_send(const vhdr *h, const uint8_t *f, size_t flen)
 {
@@ -183,9 +192,7 @@ test_rx_too_big(void)
 
 	netenv_start(&env, F(MRG_RXBUF));
 	before = stats().rx_dropped;
-	for (uint16_t i = 0; i < NETENV_QSIZE; i++)
-		rx_post(i, 64);
-	netenv_kick(&env, NET_RXQ);
+	rx_give(NETENV_QSIZE, 64);
 	send_frame(5000, 30);
 	CHECK(rx_none(), "too big for the whole ring: nothing delivered");
 	CHECK_U64(stats().rx_dropped, before + 1, "too big for the whole ring: dropped, counted");
@@ -213,9 +220,7 @@ test_rx_checks(void)
 	uint64_t before;
 
 	netenv_start(&env, F(MRG_RXBUF));
-	for (uint16_t i = 0; i < 4; i++)
-		rx_post(i, 4096);
-	netenv_kick(&env, NET_RXQ);
+	rx_give(4, 4096);
 	before = stats().rx_dropped;
 	(void)!write(env.tap[1], tiny, sizeof(tiny));
 	netenv_pump(&env);
@@ -245,9 +250,7 @@ test_rx_offloads(void)
 	vhdr out;
 
 	netenv_start(&env, F(MRG_RXBUF) | F(GUEST_CSUM) | F(GUEST_TSO4));
-	for (uint16_t i = 0; i < NETENV_QSIZE; i++)
-		rx_post(i, 4096);
-	netenv_kick(&env, NET_RXQ);
+	rx_give(NETENV_QSIZE, 4096);
 	fill(frame, 60000, 60);
 	host_send(&h, frame, 60000);
 	CHECK_INT(rx_collect(&out, &nbuf, "TSO frame to the guest"), 60000,
@@ -269,9 +272,7 @@ test_rx_reset(void)
 	send_frame(5000, 50);
 	CHECK(rx_none(), "half a frame: nothing published");
 	netenv_start(&env, F(MRG_RXBUF));
-	for (uint16_t i = 0; i < 4; i++)
-		rx_post(i, 4096);
-	netenv_kick(&env, NET_RXQ);
+	rx_give(4, 4096);
 	send_frame(700, 51);
 	rx_expect(700, 51, 1, "after a reset, the next frame arrives whole");
 
@@ -300,9 +301,7 @@ test_rx_direct(void)
 	stride = 0x2000;
 	netenv_start(&env, F(MRG_RXBUF) | F(GUEST_CSUM) | F(GUEST_TSO4));
 	tap_forget();
-	for (uint16_t i = 0; i < NETENV_QSIZE; i++)
-		rx_post(i, 8192);
-	netenv_kick(&env, NET_RXQ);
+	rx_give(NETENV_QSIZE, 8192);
 	bounced = stats().rx_bounced;
 	dropped = stats().rx_dropped;
 	fill(frame, 60000, 70);
@@ -312,9 +311,7 @@ test_rx_direct(void)
 	CHECK(out.flags == h.flags && out.gso_type == h.gso_type && out.gso_size == h.gso_size,
 	      "direct: the offload header intact");
 	CHECK_MEM(got + HDR, frame, 60000, "direct: TSO frame content");
-	for (uint16_t i = 0; i < 8; i++)
-		rx_post(i, 8192);
-	netenv_kick(&env, NET_RXQ);
+	rx_give(8, 8192);
 	send_frame(100, 71);
 	rx_expect(100, 71, 1, "direct: a small frame in one buffer");
 	h.gso_type = VIRTIO_NET_HDR_GSO_TCPV6;
@@ -336,9 +333,7 @@ test_rx_batch(void)
 	uint64_t irqs;
 
 	netenv_start(&env, F(MRG_RXBUF));
-	for (uint16_t i = 0; i < 4; i++)
-		rx_post(i, 4096);
-	netenv_kick(&env, NET_RXQ);
+	rx_give(4, 4096);
 	irqs = stats().interrupts;
 	for (unsigned i = 0; i < 3; i++) {
 		uint8_t rec[HDR + 400] = { 0 };

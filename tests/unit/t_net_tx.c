@@ -175,6 +175,18 @@ test_tx_broken_ring(void)
 	CHECK_INT(host_recv(), -1, "bad chain: nothing reaches the tap");
 }
 
+/* Chain @i: a zero header and @flen bytes of fill(@seed), at TXBUF + @i * @step. */
+static void
+tx_post_plain(uint16_t i, uint64_t step, uint32_t flen, unsigned seed)
+{
+	uint8_t *p = gpa(TXBUF + step * i, HDR + flen);
+
+	memset(p, 0, HDR);
+	fill(p + HDR, flen, seed);
+	drv_desc(&env.drv, NET_TXQ, i, TXBUF + step * i, HDR + flen, 0, 0);
+	drv_post(&env.drv, NET_TXQ, i);
+}
+
 /* Transmit chains taken together go out in order, with one interrupt. */
 static void
 test_tx_batch(void)
@@ -185,14 +197,8 @@ test_tx_batch(void)
 	netenv_start(&env, F(MRG_RXBUF));
 	irqs = stats().interrupts;
 	sent = stats().tx_frames;
-	for (uint16_t i = 0; i < 3; i++) {
-		uint8_t *p = gpa(TXBUF + 0x1000ULL * i, HDR + 100);
-
-		memset(p, 0, HDR);
-		fill(p + HDR, 100, 90 + i);
-		drv_desc(&env.drv, NET_TXQ, i, TXBUF + 0x1000ULL * i, HDR + 100, 0, 0);
-		drv_post(&env.drv, NET_TXQ, i);
-	}
+	for (uint16_t i = 0; i < 3; i++)
+		tx_post_plain(i, 0x1000, 100, 90 + i);
 	netenv_kick(&env, NET_TXQ);
 	for (uint16_t i = 0; i < 3; i++) {
 		fill(frame, 100, 90 + i);
@@ -215,14 +221,8 @@ test_tx_backpressure(void)
 	bool order = true;
 
 	netenv_start(&env, F(MRG_RXBUF));
-	for (uint16_t i = 0; i < n; i++) {
-		uint8_t *p = gpa(TXBUF + 0x10000ULL * i, HDR + 60000);
-
-		memset(p, 0, HDR);
-		fill(p + HDR, 60000, 100 + i);
-		drv_desc(&env.drv, NET_TXQ, i, TXBUF + 0x10000ULL * i, HDR + 60000, 0, 0);
-		drv_post(&env.drv, NET_TXQ, i);
-	}
+	for (uint16_t i = 0; i < n; i++)
+		tx_post_plain(i, 0x10000, 60000, 100 + i);
 	netenv_kick(&env, NET_TXQ);
 	CHECK(stats().tx_frames - sent < n, "tx back-pressure: the tap took %llu of %u",
 	      (unsigned long long)(stats().tx_frames - sent), n);
