@@ -447,8 +447,11 @@ static void
 on_boot_deadline(struct ev *ev, uint32_t events)
 {
 	struct session *s = ev->opaque;
+	uint64_t n;
 
 	(void)events;
+	(void)!read(ev->fd, &n, sizeof(n));	/* once: the loop runs until the vCPUs stop */
+	dump_state(s);	/* where each vCPU is stuck: the only clue a bug report can carry */
 	vm_stop(&s->vm, VM_FAILED, "the guest did not boot within %d s", BOOT_DEADLINE_S);
 }
 

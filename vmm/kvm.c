@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -385,6 +386,15 @@ dump_ioapic(struct vm *vm, unsigned first, unsigned n)
 	}
 }
 
+static bool
+dump_pending(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		if (atomic_load(&vm->vcpus[i].dump_req))
+			return true;
+	return false;
+}
+
 /**
  * vm_dump() - say how far each vCPU got and how the devices' pins stand.
  * @vm:        the VM.
@@ -412,6 +422,10 @@ vm_dump(struct vm *vm, unsigned first_pin, unsigned npins)
 	}
 	vm_kick(vm);
 	dump_ioapic(vm, first_pin, npins);
+	/* Up to a second for their reports: a dump before capsa stops must
+	 * not lose the one vCPU that was busy in the guest. */
+	for (int tries = 0; tries < 100 && dump_pending(vm); tries++)
+		poll(NULL, 0, 10);
 }
 
 /**

@@ -37,8 +37,12 @@ mem_init(struct guest_mem *m, uint64_t size)
 		munmap(p, (size_t)(start - p));
 	munmap(start + size, (size_t)(p + HUGE_2M - start));
 	p = start;
-	/* Guest RAM never belongs in a core dump of capsa. */
+	/* Guest RAM never belongs in a core dump of capsa, nor in a child it
+	 * forks (the jail's uid-map helper, after the kernel is loaded): shared
+	 * copy-on-write, each later write would copy the page and make KVM
+	 * rewrite its mapping. */
 	madvise(p, size, MADV_DONTDUMP);
+	madvise(p, size, MADV_DONTFORK);
 	m->host = p;
 	m->size = size;
 	m->low_end = MIN(size, MEM_HOLE_START);

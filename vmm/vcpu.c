@@ -142,13 +142,15 @@ void
 vcpu_dump(struct vcpu *cpu)
 {
 	struct kvm_regs regs = { 0 };
+	struct kvm_sregs sregs = { 0 };
 	struct kvm_mp_state mp = { 0 };
 	struct kvm_vcpu_events ev = { 0 };
 	struct kvm_lapic_state lapic = { 0 };
 	char irr[128], isr[128];
 	uint32_t tpr;
 
-	if (ioctl(cpu->fd, KVM_GET_REGS, &regs) < 0 || ioctl(cpu->fd, KVM_GET_MP_STATE, &mp) < 0 ||
+	if (ioctl(cpu->fd, KVM_GET_REGS, &regs) < 0 || ioctl(cpu->fd, KVM_GET_SREGS, &sregs) < 0 ||
+	    ioctl(cpu->fd, KVM_GET_MP_STATE, &mp) < 0 ||
 	    ioctl(cpu->fd, KVM_GET_VCPU_EVENTS, &ev) < 0 || ioctl(cpu->fd, KVM_GET_LAPIC, &lapic) < 0) {
 		log_state("vcpu%u: cannot read its state: %s", cpu->id, strerror(errno));
 		return;
@@ -156,8 +158,10 @@ vcpu_dump(struct vcpu *cpu)
 	vectors(&lapic, 0x200, irr, sizeof(irr));
 	vectors(&lapic, 0x100, isr, sizeof(isr));
 	memcpy(&tpr, &lapic.regs[0x80], 4);
-	log_state("vcpu%u: rip %#llx, interrupts %s, %s; LAPIC IRR:%s, ISR:%s, TPR %#x; "
-		  "injecting %s %u, NMI %s", cpu->id, regs.rip, regs.rflags & (1 << 9) ? "on" : "off",
+	/* rsp and cr3 too: a rip outside the guest kernel says whose it is. */
+	log_state("vcpu%u: rip %#llx, rsp %#llx, cr3 %#llx, interrupts %s, %s; LAPIC IRR:%s, ISR:%s, "
+		  "TPR %#x; injecting %s %u, NMI %s", cpu->id, regs.rip, regs.rsp, sregs.cr3,
+		  regs.rflags & (1 << 9) ? "on" : "off",
 		  mp.mp_state == KVM_MP_STATE_HALTED ? "halted" :
 		  mp.mp_state == KVM_MP_STATE_RUNNABLE ? "runnable" : "waiting for INIT/SIPI",
 		  irr[0] ? irr : " none", isr[0] ? isr : " none", tpr,

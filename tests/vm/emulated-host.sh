@@ -181,7 +181,7 @@ boot() {
 	# The kernel's built-in initramfs already provides /dev/console.
 	(cd "$R" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$B/initrd.cpio"
 	: >"$2"
-	timeout -k 10 $((END - $(date +%s))) qemu-system-x86_64 -M q35 -cpu EPYC,+svm -smp 2 \
+	timeout -k 10 $((END - $(date +%s))) qemu-system-x86_64 -M q35 -cpu EPYC,+svm -smp ${EHOST_SMP:-2} ${EHOST_ACCEL:+-accel $EHOST_ACCEL} \
 		-m "${EHOST_MEM:-3072}" -nographic -serial stdio -monitor none \
 		-kernel "$VMLINUZ" -initrd "$B/initrd.cpio" -no-reboot \
 		-append 'console=ttyS0 quiet panic=-1' \

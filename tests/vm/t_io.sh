@@ -168,7 +168,7 @@ t_io_grace() {
 	sleep 2
 	if grep -q "^capsa: state: virtio-vsock@0x[0-9a-f]*: status 0xf" "$T/err" &&
 	   grep -q "^capsa: state: vcpu0: [0-9]* exits" "$T/err" &&
-	   grep -q "^capsa: state: vcpu0: rip 0x[0-9a-f]*, interrupts o[nf]*, [a-z]*; LAPIC IRR:" "$T/err" &&
+	   grep -q "^capsa: state: vcpu0: rip 0x[0-9a-f]*, rsp 0x[0-9a-f]*, cr3 0x[0-9a-f]*, interrupts o[nf]*, [a-z]*; LAPIC IRR:" "$T/err" &&
 	   grep -q "^capsa: state: ioapic pin 5: vector" "$T/err" &&
 	   grep -q "^capsa: state: virtio-vsock@0x[0-9a-f]* q1: size 256, avail" "$T/err"; then
 		ok "SIGUSR1: the state of vCPUs, pins, devices and queues on stderr"

@@ -195,7 +195,9 @@ t_jail_allowlist() {
 	echo "from stdin" | capsa-test --cpus 2 -v -- sh -c \
 		'cat; echo out; echo err >&2; head -c 1000000 /dev/zero | wc -c; exit 3' \
 		>"$T/out" 2>"$T/err"
-	expect_eq "log mode: a busy run exits 3" "$?" 3
+	_rc=$?
+	[ $_rc = 3 ] || sed 's/^/# stderr: /' "$T/err" | tail -n 6
+	expect_eq "log mode: a busy run exits 3" $_rc 3
 	capsa-test -- sh -c 'head -c 2000000 /dev/urandom' | wc -c >"$T/out"
 	expect_file "log mode: 2 MB through a pipe" "$T/out" 2000000
 	capsa-test -- sh -c 'kill -9 $$' >/dev/null 2>&1
