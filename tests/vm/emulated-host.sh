@@ -16,7 +16,9 @@
 #        but for the files named in an ehost-disks file in it, one name a line
 #        relative to that file: each is attached read-only as a virtio disk
 #        instead, and its path is a symlink to the disk),
-#      EHOST_MODULES (more modules to load, e.g. vhost_vsock for the benchmarks)
+#      EHOST_MODULES (more modules to load, e.g. vhost_vsock for the benchmarks),
+#      EHOST_QEMU (the emulator, default qemu-system-x86_64), EHOST_SMP (its CPUs, 2),
+#      EHOST_ACCEL (an -accel value, e.g. tcg,thread=single)
 # Exit status 0 only if run.sh exited 0, printed a TAP plan and no `not ok`.
 set -eu
 
@@ -181,7 +183,7 @@ boot() {
 	# The kernel's built-in initramfs already provides /dev/console.
 	(cd "$R" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$B/initrd.cpio"
 	: >"$2"
-	timeout -k 10 $((END - $(date +%s))) qemu-system-x86_64 -M q35 -cpu EPYC,+svm -smp ${EHOST_SMP:-2} ${EHOST_ACCEL:+-accel $EHOST_ACCEL} \
+	timeout -k 10 $((END - $(date +%s))) ${EHOST_QEMU:-qemu-system-x86_64} -M q35 -cpu EPYC,+svm -smp ${EHOST_SMP:-2} ${EHOST_ACCEL:+-accel $EHOST_ACCEL} \
 		-m "${EHOST_MEM:-3072}" -nographic -serial stdio -monitor none \
 		-kernel "$VMLINUZ" -initrd "$B/initrd.cpio" -no-reboot \
 		-append 'console=ttyS0 quiet panic=-1' \
