@@ -107,7 +107,11 @@ chroot $F/debian sh -c 'cd /tmp/w/tree && git init -q && git add -A &&
 	git -c user.name=b -c user.email=b@example.org commit -qm tree && git status --porcelain | wc -l'
 umount -l $F/debian/tmp/w
 # The emulated host takes silence for a freeze: say the benchmark goes on.
-(while sleep 60; do echo "# bench-fs is running"; done) &
+# Each VMM's output is a file until it ends: the heartbeat names its last line,
+# so a slow run and a stuck one can be told apart.
+(while sleep 60; do
+	echo "# bench-fs is running: $(tail -q -n 1 /tmp/capsa.out /tmp/virtiofsd.out /tmp/9p.out 2>/dev/null | tail -n 1 | cut -c1-100)"
+done) &
 timeout 1800 capsa --memory 512 --rootfs $F/debian --share /tmp/work:/mnt:rw -- sh /mnt/workload.sh \
 	>/tmp/capsa.out 2>&1
 echo "# capsa"; cat /tmp/capsa.out
