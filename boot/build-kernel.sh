@@ -23,6 +23,13 @@ fi
 # A source tree patched differently is unpacked afresh.
 if [ ! -f "$src/Makefile" ] || [ "$(cat "$src/.capsa-patches" 2>/dev/null)" != "$pkey" ]; then
 	rm -rf "$src"
+	# The unpacked source and the objects take about 1.7 GiB: say so plainly
+	# rather than fail half-way through tar on a full disk.
+	free=$(df -Pk "$dir" | awk 'NR == 2 { print int($4 / 1024) }')
+	if [ "$free" -lt 2048 ]; then
+		echo "build-kernel.sh: $free MiB free in $dir; the guest kernel build needs 2048 MiB" >&2
+		exit 1
+	fi
 	tar -C "$dir" -xf /usr/src/linux-source-6.1.tar.xz
 	for p in $patches; do
 		patch -s -p1 -d "$src" <"$p"
