@@ -47,11 +47,18 @@ writable(int flags)
 	return (flags & O_ACCMODE) != O_RDONLY;
 }
 
+/*
+ * FOPEN_NOFLUSH: capsa's FLUSH would do nothing (writes go through at once,
+ * no POSIX locks are served), so the guest need not send one at every
+ * close, a round trip each. Pages a shared mapping dirtied reach the host at
+ * msync, at writeback, or at the guest's sync before it powers off, as they
+ * would after a close anyway.
+ */
 static uint32_t
 open_flags(const struct fs_server *srv)
 {
 	/* The root does not change: keep its pages across opens. */
-	return srv->share.cache ? FOPEN_KEEP_CACHE : 0;
+	return FOPEN_NOFLUSH | (srv->share.cache ? FOPEN_KEEP_CACHE : 0);
 }
 
 /* Open regular file @n and make it a handle; the reply's fuse_open_out. */

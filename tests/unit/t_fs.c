@@ -117,6 +117,8 @@ test_files(void)
 	memcpy(&e, q.out, sizeof(e));
 	memcpy(&o, q.out + sizeof(e), sizeof(o));
 	check(q.error == 0 && q.olen == sizeof(e) + sizeof(o) && e.nodeid, "CREATE new");
+	check(o.open_flags == FOPEN_NOFLUSH,
+	      "CREATE on a share the host may change: no FLUSH wanted at close, no cache kept");
 	check(stat(at("new"), &st) == 0 && (st.st_mode & 07777) == 0755,
 	      "CREATE: set-user-ID and set-group-ID dropped (06755 -> 0755)");
 	check(st.st_uid == geteuid(), "CREATE: the file belongs to capsa's user");
