@@ -61,7 +61,12 @@ tr -d '\r' <"$S/ehost.log" | awk -v mib="$MIB" -v req="$REQ" '
 				else if (m == 2) v[k] = median(h, who[k], n[who[k]])
 				else v[k] = median(c, who[k], n[who[k]])
 			}
-			printf "| %s | %.2f | %.2f | %.2f | %.2f | %.2f |\n", name[m], v[1], v[2], v[3],
-				v[2] ? v[1] / v[2] : 0, v[3] ? v[1] / v[3] : 0
+			printf "| %s |", name[m]
+			for (k = 1; k <= 3; k++) printf n[who[k]] ? " %.2f |" : " not run |", v[k]
+			for (k = 2; k <= 3; k++) printf n[who[k]] && v[k] ? " %.2f |" : " - |", v[k] ? v[1] / v[k] : 0
+			printf "\n"
 		}
+		# A row says why it has no figure.
+		if (!n["passt"])
+			print "passt: not run (the emulated KVM host dies when a QEMU guest starts on it; ONLY=passt tries it)"
 	}'
