@@ -112,6 +112,8 @@ umount -l $F/debian/tmp/w
 (while sleep 60; do
 	echo "# bench-fs is running: $(tail -q -n 1 /tmp/capsa.out /tmp/virtiofsd.out /tmp/9p.out 2>/dev/null | tail -n 1 | cut -c1-100)"
 done) &
+# A guest that died mid-workload leaves its files: the next starts clean.
+clean() { rm -rf /tmp/work/files /tmp/work/big; }
 timeout 1800 capsa --memory 512 --rootfs $F/debian --share /tmp/work:/mnt:rw -- sh /mnt/workload.sh \
 	>/tmp/capsa.out 2>&1
 echo "# capsa"; cat /tmp/capsa.out
@@ -125,12 +127,15 @@ vfsd="$Q/lib/ld-linux-x86-64.so.2 --library-path $Q/lib $Q/virtiofsd -o sandbox=
 $vfsd --socket-path=/tmp/vfs-root.sock -o source=$F/debian >/tmp/vfsd-root.log 2>&1 &
 $vfsd --socket-path=/tmp/vfs-work.sock -o source=/tmp/work >/tmp/vfsd-work.log 2>&1 &
 sleep 2
+clean
 timeout 1800 $Q/microvm -kernel $F/bzImage -initrd $F/qemu-initrd.cpio \
 	-append "$cmd benchfs=virtiofs" $mem \
 	-chardev socket,id=c0,path=/tmp/vfs-root.sock -device vhost-user-fs-device,chardev=c0,tag=root \
 	-chardev socket,id=c1,path=/tmp/vfs-work.sock -device vhost-user-fs-device,chardev=c1,tag=work \
 	</dev/null 2>&1 | tr -d '\r' >/tmp/virtiofsd.out
 echo "# virtiofsd"; grep -e bench -e rror /tmp/virtiofsd.out || tail -n 30 /tmp/virtiofsd.out /tmp/vfsd-*.log
+grep -q bench-done /tmp/virtiofsd.out || echo "# virtiofsd: its guest ended before the workload did"
+clean
 timeout 1800 $Q/microvm -kernel $F/bzImage -initrd $F/qemu-initrd.cpio -append "$cmd benchfs=9p" \
 	-fsdev local,id=f0,path=$F/debian,security_model=passthrough,readonly=on \
 	-device virtio-9p-device,fsdev=f0,mount_tag=root \
@@ -138,6 +143,7 @@ timeout 1800 $Q/microvm -kernel $F/bzImage -initrd $F/qemu-initrd.cpio -append "
 	-device virtio-9p-device,fsdev=f1,mount_tag=work -global virtio-mmio.force-legacy=false \
 	</dev/null 2>&1 | tr -d '\r' >/tmp/9p.out
 echo "# 9p"; grep -e bench -e rror /tmp/9p.out || tail -n 30 /tmp/9p.out
+grep -q bench-done /tmp/9p.out || echo "# 9p: its guest ended before the workload did"
 for what in python find gitstatus files create stat unlink seqwrite seqread; do
 	c=$(sed -n "s/^bench $what //p" /tmp/capsa.out)
 	v=$(sed -n "s/^bench $what //p" /tmp/virtiofsd.out)
