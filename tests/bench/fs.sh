@@ -109,8 +109,14 @@ umount -l $F/debian/tmp/w
 # The emulated host takes silence for a freeze: say the benchmark goes on.
 # Each VMM's output is a file until it ends: the heartbeat names its last line,
 # so a slow run and a stuck one can be told apart.
-(while sleep 60; do
-	echo "# bench-fs is running: $(tail -q -n 1 /tmp/capsa.out /tmp/virtiofsd.out /tmp/9p.out 2>/dev/null | tail -n 1 | cut -c1-100)"
+# Five quiet minutes of capsa's get its state dump (SIGUSR1) into its output,
+# so a hung guest can be told from a slow one afterwards.
+(last= quiet=0; while sleep 60; do
+	now=$(tail -q -n 1 /tmp/capsa.out /tmp/virtiofsd.out /tmp/9p.out 2>/dev/null | tail -n 1 | cut -c1-100)
+	echo "# bench-fs is running: $now"
+	[ "$now" = "$last" ] && quiet=$((quiet + 1)) || quiet=0
+	last=$now
+	[ "$quiet" -ne 5 ] || kill -USR1 $(pidof capsa) 2>/dev/null || true
 done) &
 # A guest that died mid-workload leaves its files: the next starts clean.
 clean() { rm -rf /tmp/work/files /tmp/work/big; }
